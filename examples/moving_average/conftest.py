@@ -1,0 +1,1 @@
+# Puts this folder on sys.path so the tests can import stats.

@@ -1,0 +1,5 @@
+import sys
+
+from repairbot.cli import main
+
+sys.exit(main())

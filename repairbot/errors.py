@@ -1,0 +1,31 @@
+"""Every failure class maps to one user-facing message (DESIGN §8)."""
+
+from __future__ import annotations
+
+
+class RepairbotError(Exception):
+    """A failure the user can act on. `str(err)` is the one-line message; `exit_code` the CLI status."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class BadInput(RepairbotError):
+    """The path, options or project cannot be repaired as given."""
+
+
+class EnvironmentProblem(RepairbotError):
+    """Something outside the project is missing: the Docker engine, a model, an interpreter."""
+
+
+class NothingToRepair(RepairbotError):
+    """The suite already passes."""
+
+    exit_code = 1

@@ -1,0 +1,5 @@
+"""Fault localization: spectrum (Ochiai), traceback frames and changed lines → ranked Locations."""
+
+from repairbot.localize.rank import Evidence, localize
+
+__all__ = ["Evidence", "localize"]

@@ -1,0 +1,83 @@
+"""Local backend: fork servers as plain subprocesses. No isolation; an explicit opt-in for development."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from repairbot.models import RunSpec, TestRun
+from repairbot.sandbox.pool import FdLineReader, ServerPool
+from repairbot.testing.runs import SERVER_PATH, TestCommand
+
+
+class _ProcessChannel:
+    def __init__(self, interpreter: str, cwd: Path) -> None:
+        env = {k: v for k, v in os.environ.items() if not _secret(k)}
+        self._proc = subprocess.Popen(
+            [interpreter, str(SERVER_PATH)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            cwd=cwd,
+            env=env,
+            start_new_session=True,
+        )
+        assert self._proc.stdout is not None
+        self._reader = FdLineReader(self._proc.stdout.fileno())
+
+    def send(self, message: dict[str, Any]) -> None:
+        assert self._proc.stdin is not None
+        self._proc.stdin.write((json.dumps(message) + "\n").encode())
+        self._proc.stdin.flush()
+
+    def recv(self, timeout: float) -> dict[str, Any] | None:
+        return self._reader.read(timeout)
+
+    def close(self) -> None:
+        try:
+            os.killpg(self._proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self._proc.wait()
+        for stream in (self._proc.stdin, self._proc.stdout):
+            if stream is not None:
+                stream.close()
+
+
+def _secret(name: str) -> bool:
+    """Environment variables that never reach test code, even without isolation."""
+    upper = name.upper()
+    return any(word in upper for word in ("TOKEN", "SECRET", "PASSWORD", "PRIVATE_KEY", "API_KEY")) or (
+        upper.startswith(("REPAIRBOT_", "GITHUB_", "AWS_"))
+    )
+
+
+class LocalSandbox:
+    name = "local"
+
+    def __init__(self, scratch: Path, command: TestCommand, parallel: int = 0) -> None:
+        self.description = f"local subprocesses, no isolation ({command.interpreter})"
+        self._scratch = scratch
+        self._command = command
+        size = parallel or max(1, min(4, os.cpu_count() or 1))
+        self._pool = ServerPool(lambda: _ProcessChannel(command.interpreter, scratch), size, command, scratch)
+
+    @property
+    def max_parallel(self) -> int:
+        return self._pool.size
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._pool.close()
+
+    def run(self, spec: RunSpec) -> TestRun:
+        return self._pool.run(spec)

@@ -1,0 +1,169 @@
+"""Fork server: runs test requests in forked children of one warm interpreter.
+
+Started once per sandbox slot (a local subprocess, or a process inside the job's container) as
+`python server.py`; it imports pytest (and coverage) once, then for every request forks a child that runs
+pytest in the requested directory. The child never shares project modules with the parent (the parent never
+imports them), so every candidate is imported fresh, and startup costs a fork instead of an interpreter.
+
+Protocol: one JSON object per line on stdin, one JSON object per line on stdout.
+request:  {"id": str, "cwd": str, "env": {str: str}, "timeout": float, "log": str,
+           "pytest": [args] | null, "argv": [args] | null, "limits": {"as_mb": int, "nproc": int} | null}
+reply:    {"id": str, "exit_code": int | null, "signal": int | null, "timed_out": bool, "seconds": float}
+`pytest` runs pytest.main(args) in a forked child; `argv` runs an arbitrary command (custom --test-cmd).
+Standalone: standard library, pytest and coverage only (it runs under the project's interpreter).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _warm_imports() -> None:
+    # Importing pytest's internals once here is what makes each forked run cheap.
+    import _pytest.assertion.rewrite  # noqa: F401
+    import _pytest.junitxml  # noqa: F401
+    import _pytest.python  # noqa: F401
+    import pytest  # noqa: F401
+
+    try:
+        import coverage  # noqa: F401
+        import coverage.tracer  # type: ignore[import-not-found]  # noqa: F401
+    except ImportError:
+        pass
+
+
+def _apply_limits(limits: dict[str, int] | None) -> None:
+    if not limits:
+        return
+    import resource
+
+    if limits.get("as_mb"):
+        size = int(limits["as_mb"]) * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (size, size))
+    if limits.get("nproc"):
+        n = int(limits["nproc"])
+        resource.setrlimit(resource.RLIMIT_NPROC, (n, n))
+
+
+def _child(req: dict[str, Any]) -> None:
+    """In the forked child: never returns."""
+    code = 70
+    try:
+        os.setsid()  # own process group, so a timeout kills everything the test started
+        log = os.open(req["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.chdir(req["cwd"])
+        os.environ.update(req.get("env") or {})
+        sys.dont_write_bytecode = True  # never write __pycache__ into work trees
+        _apply_limits(req.get("limits"))
+        if req.get("argv"):
+            os.execvpe(req["argv"][0], req["argv"], os.environ)
+        import pytest
+
+        sys.path.insert(0, _HERE)  # for `-p _repairbot_plugin`
+        sys.path.insert(0, req["cwd"])
+        code = int(pytest.main(list(req["pytest"])))
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+        code = 70
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+def _wait(pid: int, timeout: float) -> tuple[int | None, int | None, bool]:
+    """Wait for the child; kill its whole process group past the timeout. (exit_code, signal, timed_out)"""
+    deadline = time.monotonic() + timeout
+    pidfd = os.pidfd_open(pid) if hasattr(os, "pidfd_open") else None
+    timed_out = False
+    try:
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            left = deadline - time.monotonic()
+            if left <= 0:
+                timed_out = True
+                _kill_group(pid)
+                _, status = os.waitpid(pid, 0)
+                break
+            if pidfd is not None:
+                select.select([pidfd], [], [], left)
+            else:
+                time.sleep(min(left, 0.005))
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+    _kill_group(pid)  # leftovers a test started in the background
+    if os.WIFSIGNALED(status):
+        return None, os.WTERMSIG(status), timed_out
+    return os.WEXITSTATUS(status), None, timed_out
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def serve() -> None:
+    _warm_imports()
+    # Reap nothing automatically: we wait for each child ourselves.
+    print(json.dumps({"ready": True, "pid": os.getpid()}), flush=True)
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        req = json.loads(line)
+        if req.get("quit"):
+            break
+        start = time.monotonic()
+        pid = os.fork()
+        if pid == 0:
+            _child(req)
+        exit_code, sig, timed_out = _wait(pid, float(req.get("timeout", 60)))
+        reply = {
+            "id": req.get("id"),
+            "exit_code": exit_code,
+            "signal": sig,
+            "timed_out": timed_out,
+            "seconds": time.monotonic() - start,
+        }
+        print(json.dumps(reply), flush=True)
+
+
+def run_once(req: dict[str, Any]) -> dict[str, Any]:
+    """Run one request in a fresh subprocess of this interpreter (no warm server)."""
+    proc = subprocess.run(
+        [sys.executable, os.path.abspath(__file__)],
+        input=json.dumps(req) + "\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = [json.loads(x) for x in proc.stdout.splitlines() if x.strip()]
+    return lines[-1]
+
+
+if __name__ == "__main__":
+    serve()

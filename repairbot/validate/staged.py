@@ -1,0 +1,205 @@
+"""Validation stages, cheapest first.
+
+1. gates: the patched files parse (Python's parser; tree-sitter gate too) and differ, by normalized AST,
+   from every candidate seen before — no sandbox time for duplicates or broken syntax;
+2. the files of the failing tests, stopping at the first previously-passing test that breaks or the first
+   test that hangs;
+3. the whole suite, for candidates that fixed every failing test (or some of them: a partial fix must not
+   break anything elsewhere either).
+"""
+
+from __future__ import annotations
+
+import ast
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+
+from repairbot.models import Candidate, RunSpec, Snapshot, TestOutcome, TestRun, Verdict
+from repairbot.parsing import normalized_key, syntax_ok
+from repairbot.sandbox.base import Sandbox
+from repairbot.workspace import Workspace, apply_edits, encoding_of
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """What the suite did before any candidate: the reference every verdict is measured against."""
+
+    run: TestRun
+    test_files: tuple[str, ...]  # all test files of the project
+    per_test_timeout_s: float
+    suite_timeout_s: float
+
+    @property
+    def failing(self) -> frozenset[str]:
+        return frozenset(self.run.failing)
+
+    @property
+    def passing(self) -> frozenset[str]:
+        return frozenset(self.run.passing)
+
+    def failing_files(self) -> tuple[str, ...]:
+        return tuple(sorted({nodeid.split("::", 1)[0] for nodeid in self.failing}))
+
+
+def changed_files(snapshot: Snapshot, candidate: Candidate) -> dict[str, bytes]:
+    """Every file that differs from the original tree once `candidate` is applied on `snapshot`."""
+    files = dict(snapshot.changed)
+    by_path: dict[str, list] = {}
+    for edit in candidate.edits:
+        by_path.setdefault(edit.path, []).append(edit)
+    for path, edits in by_path.items():
+        files[path] = apply_edits(snapshot.read(path), edits)
+    return files
+
+
+class Gate:
+    """Syntax gate and global dedup by normalized AST (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._seen: set[tuple[tuple[str, str], ...]] = set()
+        self._lock = threading.Lock()
+
+    def check(self, files: Mapping[str, bytes], edited: Iterable[str]) -> str | None:
+        """None if the candidate may run; else the verdict status ("syntax" or "duplicate")."""
+        keys = []
+        for path in sorted(files):
+            data = files[path]
+            if path in edited:
+                if not syntax_ok(data):
+                    return "syntax"
+                try:
+                    ast.parse(data.decode(encoding_of(data)))
+                except (SyntaxError, ValueError, UnicodeDecodeError):
+                    return "syntax"
+            keys.append((path, normalized_key(data) or data.decode("latin-1")))
+        key = tuple(keys)
+        with self._lock:
+            if key in self._seen:
+                return "duplicate"
+            self._seen.add(key)
+        return None
+
+    def remember(self, files: Mapping[str, bytes]) -> None:
+        """Mark a state as seen (the original tree, a partial fix that became the base)."""
+        key = tuple((p, normalized_key(files[p]) or files[p].decode("latin-1")) for p in sorted(files))
+        with self._lock:
+            self._seen.add(key)
+
+
+class Validator:
+    def __init__(self, sandbox: Sandbox, workspace: Workspace, baseline: Baseline, gate: Gate) -> None:
+        self.sandbox = sandbox
+        self.workspace = workspace
+        self.baseline = baseline
+        self.gate = gate
+        self._free_slots = list(range(workspace.slots))
+        self._slots_lock = threading.Lock()
+
+    def _take_slot(self) -> int:
+        with self._slots_lock:
+            return self._free_slots.pop()
+
+    def _give_slot(self, index: int) -> None:
+        with self._slots_lock:
+            self._free_slots.append(index)
+
+    def validate_one(self, snapshot: Snapshot, candidate: Candidate) -> Verdict:
+        start = time.monotonic()
+        try:
+            files = changed_files(snapshot, candidate)
+        except (ValueError, OSError) as exc:
+            return Verdict(candidate, "error", detail=str(exc))
+        status = self.gate.check(files, {e.path for e in candidate.edits})
+        if status is not None:
+            return Verdict(candidate, status, seconds=time.monotonic() - start)  # type: ignore[arg-type]
+        slot = self._take_slot()
+        try:
+            workdir = self.workspace.slot(slot, files)
+            return self._run_stages(workdir, candidate, start)
+        finally:
+            self._give_slot(slot)
+
+    def _spec(self, workdir, tests: tuple[str, ...], must_pass: tuple[str, ...]) -> RunSpec:  # type: ignore[no-untyped-def]
+        return RunSpec(
+            workdir=workdir,
+            tests=tests,
+            coverage=False,
+            timeout_s=self.baseline.suite_timeout_s,
+            per_test_timeout_s=self.baseline.per_test_timeout_s,
+            stop_on_first_failure=True,
+            must_pass=must_pass,
+            tb="line",
+        )
+
+    def _run_stages(self, workdir, candidate: Candidate, start: float) -> Verdict:  # type: ignore[no-untyped-def]
+        base = self.baseline
+        failing_files = base.failing_files()
+        whole_suite_in_stage1 = set(failing_files) >= set(base.test_files)
+        stage1_tests = () if whole_suite_in_stage1 else failing_files
+        in_files = tuple(sorted(n for n in base.passing if n.split("::", 1)[0] in set(failing_files)))
+        run = self.sandbox.run(self._spec(workdir, stage1_tests, in_files if stage1_tests else tuple(base.passing)))
+        verdict = self._judge(candidate, run, start, scope=None if whole_suite_in_stage1 else set(failing_files))
+        if verdict.status in ("plausible", "partial") and not whole_suite_in_stage1:
+            full = self.sandbox.run(self._spec(workdir, (), tuple(sorted(base.passing))))
+            verdict = self._judge(candidate, full, start, scope=None)
+        return verdict
+
+    def _judge(self, candidate: Candidate, run: TestRun, start: float, scope: set[str] | None) -> Verdict:
+        base = self.baseline
+        elapsed = time.monotonic() - start
+        outcomes = {o.nodeid: o for o in run.outcomes}
+        failing = base.failing if scope is None else {n for n in base.failing if n.split("::", 1)[0] in scope}
+        passing = base.passing if scope is None else {n for n in base.passing if n.split("::", 1)[0] in scope}
+        fixed = tuple(sorted(n for n in failing if _passes(n, outcomes, run)))
+        broken = tuple(sorted(n for n in passing if n in outcomes and not outcomes[n].ok))
+        new_failures = tuple(sorted(n for n, o in outcomes.items() if not o.ok and n not in base.failing))
+        still = tuple(sorted(set(failing) - set(fixed)))
+        if run.killed in ("memory", "pids") and not broken:
+            return Verdict(candidate, "resources", fixed, broken, still, seconds=elapsed, detail=run.killed or "")
+        if broken or new_failures:
+            detail = f"breaks {len(broken) + len(new_failures)} test(s)"
+            return Verdict(candidate, "failed", fixed, broken + new_failures, still, seconds=elapsed, detail=detail)
+        missing = [n for n in passing if n not in outcomes]
+        if run.timed_out and not fixed:
+            return Verdict(candidate, "timeout", fixed, broken, still, seconds=elapsed)
+        if not still and not missing and not run.timed_out and not run.collection_errors:
+            return Verdict(candidate, "plausible", fixed, (), (), suite_passed=scope is None, seconds=elapsed)
+        if fixed and not run.timed_out and not run.collection_errors:
+            return Verdict(candidate, "partial", fixed, (), still, seconds=elapsed)
+        return Verdict(candidate, "failed", fixed, broken, still, seconds=elapsed)
+
+    def stream(
+        self, snapshot: Snapshot, candidates: Iterable[Candidate], stop: Callable[[], bool]
+    ) -> Iterator[Verdict]:
+        """Validate in order, up to `workspace.slots` at a time; stops pulling candidates once `stop()`."""
+        parallel = self.workspace.slots
+        with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="validate") as pool:
+            pending: set[Future[Verdict]] = set()
+            it = iter(candidates)
+            exhausted = False
+            while True:
+                while not exhausted and len(pending) < parallel and not stop():
+                    try:
+                        cand = next(it)
+                    except StopIteration:
+                        exhausted = True
+                        break
+                    pending.add(pool.submit(self.validate_one, snapshot, cand))
+                if not pending:
+                    return
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    yield fut.result()
+
+
+def _passes(nodeid: str, outcomes: Mapping[str, TestOutcome], run: TestRun) -> bool:
+    if "::" in nodeid:
+        return nodeid in outcomes and outcomes[nodeid].outcome == "passed"
+    # A module that failed to import before: fixed once it imports and its tests pass.
+    if any(err.startswith(nodeid + ":") for err in run.collection_errors):
+        return False
+    tests = [o for n, o in outcomes.items() if n.split("::", 1)[0] == nodeid]
+    return bool(tests) and all(o.ok for o in tests)
