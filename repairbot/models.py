@@ -46,11 +46,13 @@ class Job:
     job_id: str = "local"
     max_rounds: int = 3
     test_timeout_s: float = 600.0  # one run of the whole suite
-    per_test_timeout_s: float = 30.0  # one test; after a test hangs, later ones get a fifth of it
+    per_test_timeout_s: float = 30.0  # one test; after one hangs, later ones get 10x the slowest pass
 
 
 @dataclass(frozen=True, slots=True)
 class TestOutcome:
+
+    __test__ = False  # not a pytest test class
     nodeid: str  # pytest node id, relative to the project root
     outcome: Outcome
     message: str = ""  # one line: exception type and message
@@ -66,6 +68,8 @@ class TestOutcome:
 @dataclass(frozen=True, slots=True)
 class TestRun:
     """Result of running (part of) a suite once."""
+
+    __test__ = False  # not a pytest test class
 
     outcomes: tuple[TestOutcome, ...] = ()
     # nodeid -> covered (path, line) pairs; empty when coverage was not asked for

@@ -158,6 +158,7 @@ class _Repair:
             raise BadInput(f"no tests collected ({self.command.display}): {_last(run.output) or 'empty output'}")
         if not run.failing:
             raise NothingToRepair("nothing to repair: every test passes")
+        _check_collection(run, set(self.files.source))
         original_failing = run.failing
         self.say(f"{len(original_failing)} failing test(s) of {len(run.outcomes)}")
         self.gate.remember({})
@@ -388,6 +389,17 @@ def _with_collection_errors(run: TestRun, source_files: set[str]) -> TestRun:
         )
         extra.append(TestOutcome(nodeid, "error", err[:500], err, frames))
     return replace(run, outcomes=run.outcomes + tuple(extra))
+
+
+def _check_collection(run: TestRun, source_files: set[str]) -> None:
+    """Collection errors that point into no source file are the environment's problem, not a bug to fix."""
+    errors = [o for o in run.outcomes if "::" not in o.nodeid and o.outcome == "error"]
+    if not errors or any(o.frames for o in errors) or len(errors) < len(run.failing):
+        return
+    first = errors[0]
+    reason = _last(first.longrepr) or "collection failed"
+    raise BadInput(f"test collection failed in {first.nodeid}: {reason}",
+                   hint="fix the test environment (missing package? wrong --test-cmd?)")  # fmt: skip
 
 
 def _relative(path: str, source_files: set[str]) -> str | None:

@@ -15,6 +15,9 @@ from repairbot.sandbox.pool import FdLineReader, ServerPool
 from repairbot.testing.runs import SERVER_PATH, TestCommand
 
 
+LOCAL_MEMORY_MB = 4096
+
+
 class _ProcessChannel:
     def __init__(self, interpreter: str, cwd: Path) -> None:
         env = {k: v for k, v in os.environ.items() if not _secret(k)}
@@ -65,7 +68,9 @@ class LocalSandbox:
         self._scratch = scratch
         self._command = command
         size = parallel or max(1, min(4, os.cpu_count() or 1))
-        self._pool = ServerPool(lambda: _ProcessChannel(command.interpreter, scratch), size, command, scratch)
+        # Even without isolation a test must not take the machine down: cap each run's address space.
+        limits = {"as_mb": LOCAL_MEMORY_MB}
+        self._pool = ServerPool(lambda: _ProcessChannel(command.interpreter, scratch), size, command, scratch, limits)
 
     @property
     def max_parallel(self) -> int:

@@ -68,9 +68,15 @@ class FdLineReader:
 
 class ServerPool:
     def __init__(
-        self, connect: Callable[[], Channel], size: int, command: TestCommand, scratch: Path
+        self,
+        connect: Callable[[], Channel],
+        size: int,
+        command: TestCommand,
+        scratch: Path,
+        limits: dict[str, int] | None = None,
     ) -> None:
         self._connect = connect
+        self._limits = limits  # rlimits for each forked run (the docker backend relies on cgroups instead)
         self._command = command
         self._runs_dir = scratch / "runs"
         self._runs_dir.mkdir(parents=True, exist_ok=True)
@@ -104,6 +110,7 @@ class ServerPool:
             out_dir = self._runs_dir / req_id
             out_dir.mkdir()
             request = build_request(spec, self._command, out_dir, req_id)
+            request["limits"] = self._limits
             channel.send(request)
             reply = channel.recv(spec.timeout_s + _REPLY_GRACE_S)
             if reply is None:  # the server itself died (or hung): replace it, report a crash

@@ -86,6 +86,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 _hung = False
+_slowest_pass = 0.0
 
 
 def _on_alarm(signum: int, frame: Any) -> None:
@@ -102,8 +103,10 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     armed = _TIMEOUT > 0 and hasattr(signal, "setitimer")
     if armed:
         previous = signal.signal(signal.SIGALRM, _on_alarm)
-        # After one test hung, the others likely hang the same way: give them a fifth of the time.
-        signal.setitimer(signal.ITIMER_REAL, _TIMEOUT if not _hung else max(1.0, _TIMEOUT / 5))
+        # After one test hung, the others likely hang the same way: give them ten times the slowest test
+        # that passed (at least a second) instead of the full limit.
+        limit = _TIMEOUT if not _hung else min(_TIMEOUT, max(1.0, 10 * _slowest_pass))
+        signal.setitimer(signal.ITIMER_REAL, limit)
     try:
         yield
     finally:
@@ -143,6 +146,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         record["longrepr"] = str(report.longrepr)[-8000:]
         record["frames"] = _frames(call.excinfo)
     _emit(record)
+    if report.outcome == "passed" and call.when == "call":
+        global _slowest_pass
+        _slowest_pass = max(_slowest_pass, call.duration)
     if report.outcome == "failed":
         if item.nodeid in _MUST_PASS:
             item.session.shouldstop = "repairbot: a test that passed before fails"

@@ -22,6 +22,8 @@ _PYTEST_NAMES = {"pytest", "py.test"}
 class TestCommand:
     """How the project's tests run: under which interpreter, and pytest arguments or a raw command."""
 
+    __test__ = False  # not a pytest test class
+
     interpreter: str
     pytest_args: tuple[str, ...] | None  # pytest mode: run in the fork server with our plugin
     argv: tuple[str, ...] | None = None  # anything else: run as a command, outcome from its exit code

@@ -28,17 +28,36 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def _warm_imports() -> None:
-    # Importing pytest's internals once here is what makes each forked run cheap.
-    import _pytest.assertion.rewrite  # noqa: F401
-    import _pytest.junitxml  # noqa: F401
-    import _pytest.python  # noqa: F401
-    import pytest  # noqa: F401
+    """Import, once, everything a pytest run imports: pytest, coverage and the installed pytest plugins.
+
+    A throwaway session on an empty test makes plugins import their lazy dependencies too (hypothesis'
+    plugin imports all of hypothesis at the end of a session: over a second per run if left to the child).
+    Our own plugin is left out on purpose: it reads its settings at import, per run.
+    """
+    import tempfile
+
+    import pytest
 
     try:
         import coverage  # noqa: F401
-        import coverage.tracer  # type: ignore[import-not-found]  # noqa: F401
     except ImportError:
         pass
+    saved = os.dup(1), os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)  # stdout is the protocol channel: keep the warm-up session off it
+        os.dup2(devnull, 2)
+        with tempfile.TemporaryDirectory(prefix="repairbot-warm-") as tmp:
+            with open(os.path.join(tmp, "test_warm.py"), "w", encoding="utf-8") as fh:
+                fh.write("def test_warm():\n    assert True\n")
+            pytest.main(["-q", "-p", "no:cacheprovider", f"--junitxml={tmp}/j.xml", f"--rootdir={tmp}", tmp])
+    except BaseException:  # a broken plugin shows up in the real runs, with its message
+        pass
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, devnull):
+            os.close(fd)
 
 
 def _apply_limits(limits: dict[str, int] | None) -> None:
