@@ -291,8 +291,8 @@ class _Repair:
             except Exception as exc:
                 log.warning("generator failed while generating: %s", exc)
         self.tally.generated += len(pool)
-        # Stable: among equal scores, generators keep their own order.
-        order = heapq.nsmallest(len(pool), enumerate(pool), key=lambda ic: (-ic[1].score, ic[0]))
+        # Best score first; among equal scores the smaller edit, then the generators' own order.
+        order = heapq.nsmallest(len(pool), enumerate(pool), key=lambda ic: (-round(ic[1].score, 6), _edit_size(ic[1]), ic[0]))
         self.say(f"{len(pool)} candidate(s) to validate")
         return (c for _, c in order)
 
@@ -354,6 +354,10 @@ def snapshot_fixed(feedback: list[Verdict]) -> set[str]:
 
 def _partial_key(v: Verdict) -> tuple[int, float]:
     return (len(v.fixed), v.candidate.score)
+
+
+def _edit_size(cand: Candidate) -> int:
+    return sum(abs(len(e.text) - (e.end - e.start)) + min(len(e.text), e.end - e.start) for e in cand.edits)
 
 
 def _diff_size(diff: str) -> int:

@@ -1,0 +1,290 @@
+"""The `rules` and `mask` generators: fix patterns of rules/python instantiated at suspicious statements.
+
+`rules` uses the hole-free templates; `mask` the templates with `<mask>` holes, filled by the configured
+predictors (the weight-free donor predictor when none is configured). Both walk the locations most suspicious
+first and yield candidates lazily, best first across rules and locations (a heap merged against the best
+score the next location could still reach), after the cheap gates: syntax and a changed normalized AST.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from repairbot.generate.base import GenerationContext, Hole, Predictor
+from repairbot.generate.donors import DonorPredictor, donor_pool
+from repairbot.generate.patterns import (
+    Expansion,
+    HoleSlot,
+    Match,
+    Placement,
+    Rule,
+    Site,
+    expand,
+    hole_context,
+    in_loop,
+    load_rules,
+    matches_at,
+    placement,
+    render,
+)
+from repairbot.models import Candidate, Edit, Location
+from repairbot.parsing.normalize import region_key
+from repairbot.parsing.tree import Source, statement_at, syntax_ok
+
+FILLS_PER_HOLE = 25
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """An edit proposed at one statement, before the gates."""
+
+    path: str
+    start: int
+    end: int
+    text: bytes
+    score: float  # rule prior × fill score (the location score is applied by the generator)
+    rule: str
+    description: str
+    line: int
+
+
+def _describe(rule: Rule, old: str, new: str) -> str:
+    def short(s: str) -> str:
+        s = " ".join(s.split())
+        return s if len(s) <= 60 else s[:57] + "..."
+
+    if not old:
+        return f"{rule.message}: insert `{short(new)}`"
+    if not new:
+        return f"{rule.message}: remove `{short(old)}`"
+    return f"{rule.message}: `{short(old)}` -> `{short(new)}`"
+
+
+def merge_fills(
+    predictors: Sequence[Predictor], holes: Sequence[Hole], limit: int
+) -> list[list[tuple[str, float]]]:
+    """Fills from several predictors, deduplicated by text, best score wins, scores mapped into (0, 1]."""
+    merged: list[dict[str, float]] = [{} for _ in holes]
+    for pred in predictors:
+        ranked = pred.rank(holes, limit)
+        for i, fills in enumerate(ranked[: len(holes)]):
+            scores = [s for _, s in fills]
+            if scores and all(0.0 < s <= 1.0 for s in scores):
+                norm = scores
+            elif scores and all(s <= 0.0 for s in scores):
+                norm = [math.exp(s) for s in scores]  # log-probabilities
+            else:
+                norm = [1.0 / (1.0 + 0.15 * r) for r in range(len(fills))]
+            for (text, _), score in zip(fills, norm, strict=True):
+                text = text.strip() if "\n" not in text.strip() else text.strip("\n")
+                if text and score > merged[i].get(text, 0.0):
+                    merged[i][text] = score
+    return [sorted(m.items(), key=lambda kv: -kv[1])[:limit] for m in merged]
+
+
+def site_proposals(
+    site: Site, rules: Sequence[Rule], *, holes: bool, predictors: Sequence[Predictor] = ()
+) -> list[Proposal]:
+    """Every instantiation of `rules` at one statement (holes filled when `holes`)."""
+    src = site.src
+    out: list[Proposal] = []
+    pending: list[tuple[Match, Placement, Expansion, list[Hole]]] = []
+    for match in matches_at(src, site.stmt, rules, site.facts):
+        templates = match.rule.templates(holes=holes)
+        if not templates:
+            continue
+        pl = placement(src, match)
+        if pl is None:
+            continue
+        env = site.env(match)
+        line = match.target.start_point[0] + 1
+        for template in templates:
+            for exp in expand(template, env, match.target, pl.nl):
+                if not holes:
+                    out.append(_proposal(site, match, pl, exp.text(), exp.score, line))
+                    continue
+                looping = in_loop(match.target)
+                hole_recs: list[Hole] = []
+                for k, slot in enumerate(exp.holes):
+                    prefix, suffix = hole_context(src, match, pl, exp, k)
+                    pool = donor_pool(slot.kind, site.facts, pl.original, in_loop=looping)
+                    hole_recs.append(Hole(slot.kind, prefix, suffix, pool))
+                pending.append((match, pl, exp, hole_recs))
+    if pending:
+        flat = [h for *_, hs in pending for h in hs]
+        fills = merge_fills(predictors or (DonorPredictor(),), flat, FILLS_PER_HOLE)
+        k = 0
+        for match, pl, exp, hole_recs in pending:
+            per_hole = fills[k : k + len(hole_recs)]
+            k += len(hole_recs)
+            line = match.target.start_point[0] + 1
+            for choice, score in _combine(per_hole):
+                out.append(_proposal(site, match, pl, exp.text(choice), exp.score * score, line))
+    return out
+
+
+def _combine(
+    per_hole: Sequence[Sequence[tuple[str, float]]], limit: int = FILLS_PER_HOLE
+) -> list[tuple[list[str], float]]:
+    combos: list[tuple[list[str], float]] = [([], 1.0)]
+    for fills in per_hole:
+        combos = [([*c, t], s * fs) for c, s in combos for t, fs in fills]
+        combos.sort(key=lambda cs: -cs[1])
+        combos = combos[:limit]
+    return combos
+
+
+def _proposal(site: Site, match: Match, pl: Placement, text: str, fill: float, line: int) -> Proposal:
+    start, end, data = render(site.src, pl, text, site.stmt)
+    return Proposal(
+        site.path,
+        start,
+        end,
+        data,
+        match.rule.prior * max(min(fill, 1.0), 1e-6),
+        match.rule.id,
+        _describe(match.rule, pl.original, text),
+        line,
+    )
+
+
+class _PatternGenerator:
+    """Shared walk over locations for both generators."""
+
+    name = "rules"
+    holes = False
+
+    def __init__(self, rules: Sequence[Rule] | None = None) -> None:
+        self._rules = tuple(rules) if rules is not None else None
+
+    def rules(self) -> tuple[Rule, ...]:
+        all_rules = self._rules if self._rules is not None else load_rules()
+        return tuple(r for r in all_rules if r.templates(holes=self.holes))
+
+    def predictors(self, ctx: GenerationContext) -> Sequence[Predictor]:
+        return ()
+
+    def generate(self, ctx: GenerationContext) -> Iterable[Candidate]:
+        return self._walk(ctx)
+
+    def _locations(self, ctx: GenerationContext) -> list[Location]:
+        tests = set(ctx.test_files)
+        sources = set(ctx.source_files)
+        return [
+            loc
+            for loc in ctx.locations
+            if loc.path not in tests and loc.path.endswith(".py") and (not sources or loc.path in sources)
+        ]
+
+    def _walk(self, ctx: GenerationContext) -> Iterator[Candidate]:
+        rules = self.rules()
+        self._base_keys: dict[tuple[str, int, int], tuple[object, ...] | None] = {}
+        if not rules or ctx.limit <= 0:
+            return
+        top_prior = max(r.prior for r in rules)
+        locs = self._locations(ctx)
+        predictors = self.predictors(ctx)
+        sources: dict[str, Source | None] = {}
+        seen_keys: set[tuple[str, tuple[object, ...]]] = set()
+        seen_stmts: set[tuple[str, int]] = set()
+        heap: list[tuple[float, int, Proposal]] = []
+        seq = 0
+        emitted = 0
+        for i, loc in enumerate(locs):
+            src = sources.get(loc.path) if loc.path in sources else self._source(ctx, loc.path, sources)
+            if src is not None:
+                stmt = statement_at(src.tree, loc.line)
+                if stmt is not None and (loc.path, stmt.start_byte) not in seen_stmts:
+                    seen_stmts.add((loc.path, stmt.start_byte))
+                    site = Site(src, loc.path, stmt)
+                    for prop in site_proposals(site, rules, holes=self.holes, predictors=predictors):
+                        heapq.heappush(heap, (-loc.score * prop.score, seq, prop))
+                        seq += 1
+            bound = locs[i + 1].score * top_prior if i + 1 < len(locs) else -math.inf
+            while heap and -heap[0][0] >= bound:
+                score, _, prop = heapq.heappop(heap)
+                cand = self._gate(prop, -score, sources, seen_keys)
+                if cand is not None:
+                    yield cand
+                    emitted += 1
+                    if emitted >= ctx.limit:
+                        return
+
+    def _source(self, ctx: GenerationContext, path: str, cache: dict[str, Source | None]) -> Source | None:
+        try:
+            data = ctx.snapshot.read(path)
+        except OSError:
+            cache[path] = None
+            return None
+        cache[path] = Source.of(data)
+        return cache[path]
+
+    def _gate(
+        self,
+        prop: Proposal,
+        score: float,
+        sources: dict[str, Source | None],
+        seen: set[tuple[str, tuple[object, ...]]],
+    ) -> Candidate | None:
+        src = sources[prop.path]
+        assert src is not None
+        new = src.data[: prop.start] + prop.text + src.data[prop.end :]
+        if new == src.data or not syntax_ok(new):
+            return None
+        # Only the top-level statements around the edit can differ: dump those, not the whole module.
+        first = src.data.count(b"\n", 0, prop.start) + 1
+        last = first + prop.text.count(b"\n") + src.data.count(b"\n", prop.start, prop.end)
+        key = region_key(new, first, last)
+        span = (prop.path, first, first + src.data.count(b"\n", prop.start, prop.end))
+        if span not in self._base_keys:
+            self._base_keys[span] = region_key(src.data, span[1], span[2])
+        base = self._base_keys[span]
+        if key is None or key == base or (prop.path, key) in seen:
+            return None
+        seen.add((prop.path, key))
+        return Candidate(
+            edits=(Edit(prop.path, prop.start, prop.end, prop.text),),
+            generator="mask" if self.holes else "rules",
+            rule=prop.rule,
+            score=score,
+            description=prop.description,
+            line=prop.line,
+        )
+
+
+class RulesGenerator(_PatternGenerator):
+    """Candidates from the hole-free templates of the rules."""
+
+    name = "rules"
+    holes = False
+
+
+class MaskGenerator(_PatternGenerator):
+    """Candidates from templates with holes, filled by the context's predictors (donors by default)."""
+
+    name = "mask"
+    holes = True
+
+    def predictors(self, ctx: GenerationContext) -> Sequence[Predictor]:
+        return ctx.predictors or (DonorPredictor(),)
+
+
+def apply_candidate(data: bytes, cand: Candidate) -> bytes:
+    """The file bytes with a single-file candidate's edits applied (edits must not overlap)."""
+    for e in sorted(cand.edits, key=lambda e: -e.start):
+        data = data[: e.start] + e.text + data[e.end :]
+    return data
+
+
+__all__ = [
+    "HoleSlot",
+    "MaskGenerator",
+    "Proposal",
+    "RulesGenerator",
+    "apply_candidate",
+    "merge_fills",
+    "site_proposals",
+]

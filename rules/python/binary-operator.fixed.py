@@ -1,0 +1,2 @@
+def midpoint(lo, hi):
+    return (lo + hi) // 2

@@ -1,0 +1,5 @@
+def contains(items, wanted):
+    for x in items:
+        if x == wanted:
+            return False
+    return False

@@ -1,0 +1,2 @@
+def is_blank(text):
+    return text is None or text.strip() == ""

@@ -1,0 +1,5 @@
+def drain(queue):
+    out = []
+    while queue:
+        out.append(queue.pop())
+    return out

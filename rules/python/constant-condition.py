@@ -1,0 +1,5 @@
+def drain(queue):
+    out = []
+    while True:
+        out.append(queue.pop())
+    return out

@@ -1,0 +1,4 @@
+def path_to(node, parent):
+    if parent.get(node) is None:
+        return [node]
+    return path_to(parent[node], parent) + [node]

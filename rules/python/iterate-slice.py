@@ -1,0 +1,3 @@
+def sums_with_first(values):
+    first = values[0]
+    return [first + v for v in values]

@@ -1,0 +1,5 @@
+def scale(values, factor):
+    result = []
+    for v in values:
+        result.append(v * v)
+    return result

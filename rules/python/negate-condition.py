@@ -1,0 +1,5 @@
+def pop_all(stack):
+    out = []
+    while not stack:
+        out.append(stack.pop())
+    return out

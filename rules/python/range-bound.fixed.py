@@ -1,0 +1,5 @@
+def squares_up_to(n):
+    out = []
+    for i in range(1, n + 1):
+        out.append(i * i)
+    return out

@@ -1,0 +1,5 @@
+def first_even(values):
+    for v in values:
+        if v % 2 == 0:
+            return v
+    return None

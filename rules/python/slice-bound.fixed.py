@@ -1,0 +1,2 @@
+def tail(items):
+    return items[1:]

@@ -1,0 +1,2 @@
+def gap(small, big):
+    return big - small

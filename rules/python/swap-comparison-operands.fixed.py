@@ -1,0 +1,2 @@
+def known(word, vocabulary):
+    return word in vocabulary

@@ -1,0 +1,2 @@
+def transpose_get(grid, row, col):
+    return grid[col, row]

@@ -1,0 +1,2 @@
+def step(direction):
+    return -abs(direction)

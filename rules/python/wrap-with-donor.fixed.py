@@ -1,0 +1,3 @@
+def capped_total(values, cap):
+    total = sum(values)
+    return min(total, cap)

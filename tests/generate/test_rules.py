@@ -1,0 +1,61 @@
+"""Every rule in rules/python fires on its example and one candidate yields exactly its `.fixed.py`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from repairbot.generate.base import GenerationContext
+from repairbot.generate.patterns import default_rules_dir, load_rules
+from repairbot.generate.rules import MaskGenerator, RulesGenerator
+from repairbot.models import Job, Location, Snapshot
+from repairbot.parsing.tree import parse, syntax_ok
+
+RULES = load_rules()
+RULE_IDS = [r.id for r in RULES]
+
+
+def _context(root: Path, name: str, data: bytes) -> GenerationContext:
+    lines = data.count(b"\n") + 1
+    locs = tuple(Location(name, line, 1.0) for line in range(1, lines + 1))
+    return GenerationContext(
+        job=Job(root=root),
+        snapshot=Snapshot(root, {name: data}),
+        locations=locs,
+        source_files=(name,),
+        test_files=(),
+        failing=(),
+        limit=100_000,
+    )
+
+
+def test_rules_are_found() -> None:
+    assert len(RULES) >= 30
+    for r in RULES:
+        assert (default_rules_dir() / f"{r.id}.py").is_file(), r.id
+        assert (default_rules_dir() / f"{r.id}.fixed.py").is_file(), r.id
+
+
+@pytest.mark.parametrize("rule_id", RULE_IDS)
+def test_rule_example(rule_id: str, tmp_path: Path) -> None:
+    rule = next(r for r in RULES if r.id == rule_id)
+    before = (default_rules_dir() / f"{rule_id}.py").read_bytes()
+    expected = (default_rules_dir() / f"{rule_id}.fixed.py").read_bytes()
+    assert syntax_ok(before) and syntax_ok(expected)
+    ctx = _context(tmp_path, "example.py", before)
+    outputs: list[bytes] = []
+    for gen in (RulesGenerator([rule]), MaskGenerator([rule])):
+        for cand in gen.generate(ctx):
+            assert cand.rule == rule_id
+            assert len(cand.edits) == 1
+            e = cand.edits[0]
+            after = before[: e.start] + e.text + before[e.end :]
+            assert not parse(after).root_node.has_error, cand.description
+            assert 0.0 < cand.score <= 1.0
+            assert cand.description
+            outputs.append(after)
+    assert outputs, f"rule {rule_id} did not fire on its example"
+    assert expected in outputs, (
+        f"no candidate of {rule_id} equals {rule_id}.fixed.py ({len(outputs)} candidates)"
+    )
