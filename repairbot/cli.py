@@ -154,7 +154,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
 
 def _cmd_action(args: argparse.Namespace) -> int:
-    from repairbot.github.action import main as action_main
+    from repairbot.action import main as action_main
 
     return int(action_main())
 
@@ -171,7 +171,9 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="repairbot: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING, format="repairbot: %(message)s"
+    )
     try:
         return _COMMANDS[args.command](args)
     except RepairbotError as err:

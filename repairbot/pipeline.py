@@ -92,7 +92,9 @@ def locate(job: Job, progress: Progress | None = None) -> Report:
             r = _Repair(job, files, command, sandbox, scratch, say, started)
             run = r.run_suite(Snapshot(r.workspace.base), "baseline")
             if not run.outcomes:
-                raise BadInput(f"no tests collected ({command.display}): {_last(run.output) or 'empty output'}")
+                raise BadInput(
+                    f"no tests collected ({command.display}): {_last(run.output) or 'empty output'}"
+                )
             if not run.failing:
                 raise NothingToRepair("nothing to localize: every test passes")
             stats = Stats(seconds=time.monotonic() - started)
@@ -123,6 +125,7 @@ class _Repair:
         self.workspace = Workspace(job.root, scratch, sandbox.max_parallel)
         self.gate = Gate()
         self.tally = _Tally()
+        self._predictors = self.load_predictors()  # before any round: a missing model is exit 2, early
 
     def left(self) -> float:
         return self.deadline - time.monotonic()
@@ -154,8 +157,12 @@ class _Repair:
         run = self.run_suite(snapshot, "baseline")
         if not run.outcomes and not run.collection_errors:
             if run.killed:
-                raise BadInput(f"the test run was stopped ({run.killed}) before any test ran: {_last(run.output)}")
-            raise BadInput(f"no tests collected ({self.command.display}): {_last(run.output) or 'empty output'}")
+                raise BadInput(
+                    f"the test run was stopped ({run.killed}) before any test ran: {_last(run.output)}"
+                )
+            raise BadInput(
+                f"no tests collected ({self.command.display}): {_last(run.output) or 'empty output'}"
+            )
         if not run.failing:
             raise NothingToRepair("nothing to repair: every test passes")
         _check_collection(run, set(self.files.source))
@@ -227,13 +234,16 @@ class _Repair:
             limit=self.job.max_candidates,
             round=round_no,
             feedback=tuple(feedback),
-            predictors=self.predictors(),
+            predictors=self._predictors,
+            extras={"deadline": self.deadline},
         )
         candidates = self.generate(ctx)
         validator = Validator(self.sandbox, self.workspace, baseline, self.gate)
         validated = plausible = partial = 0
         best_partial: Verdict | None = None
-        stop = lambda: bool(self.tally.plausible) or self.left() <= 0 or self.tally.validated >= self.job.max_candidates  # noqa: E731
+        stop = lambda: (
+            bool(self.tally.plausible) or self.left() <= 0 or self.tally.validated >= self.job.max_candidates
+        )
         for verdict in validator.stream(snapshot, candidates, stop):
             if verdict.status in ("duplicate", "syntax", "error"):
                 continue
@@ -255,12 +265,14 @@ class _Repair:
                              plausible, partial, 0.0)  # fmt: skip
         return best_partial, record
 
-    def predictors(self) -> tuple[Predictor, ...]:
+    def load_predictors(self) -> tuple[Predictor, ...]:
+        """No model: the mask generator uses its donors. A model re-scores those donors and adds its own fills."""
         if not self.job.predictor:
             return ()
         from repairbot.generate.predictors import load_predictor
 
-        return (load_predictor("donors"), load_predictor(self.job.predictor))
+        self.say(f"loading the masked language model {self.job.predictor}")
+        return (load_predictor(self.job.predictor),)
 
     def generate(self, ctx: GenerationContext) -> Iterator[Candidate]:
         """All generators' candidates, best first, within the generation time share."""
@@ -292,14 +304,14 @@ class _Repair:
                 log.warning("generator failed while generating: %s", exc)
         self.tally.generated += len(pool)
         # Best score first; among equal scores the smaller edit, then the generators' own order.
-        order = heapq.nsmallest(len(pool), enumerate(pool), key=lambda ic: (-round(ic[1].score, 6), _edit_size(ic[1]), ic[0]))
+        order = heapq.nsmallest(
+            len(pool), enumerate(pool), key=lambda ic: (-round(ic[1].score, 6), _edit_size(ic[1]), ic[0])
+        )
         self.say(f"{len(pool)} candidate(s) to validate")
         return (c for _, c in order)
 
     # -- report ----------------------------------------------------------------------------------------------
-    def report(
-        self, failing: tuple[str, ...], locations: tuple[Location, ...], notes: list[str]
-    ) -> Report:
+    def report(self, failing: tuple[str, ...], locations: tuple[Location, ...], notes: list[str]) -> Report:
         stats = Stats(
             candidates_generated=self.tally.generated,
             candidates_validated=self.tally.validated,
@@ -314,7 +326,9 @@ class _Repair:
         if patches and self.job.apply:
             from repairbot.workspace import apply_to_user_tree
 
-            chosen = next(files for v, files in self.tally.plausible if self.patch(v, files).diff == patches[0].diff)
+            chosen = next(
+                files for v, files in self.tally.plausible if self.patch(v, files).diff == patches[0].diff
+            )
             apply_to_user_tree(self.job.root, chosen)
             notes.append("the chosen patch was applied to the working tree (--apply)")
         return Report(
@@ -333,7 +347,9 @@ class _Repair:
         cand = verdict.candidate
         diffs = []
         for path in sorted(files):
-            original = (self.workspace.base / path).read_bytes() if (self.workspace.base / path).exists() else b""
+            original = (
+                (self.workspace.base / path).read_bytes() if (self.workspace.base / path).exists() else b""
+            )
             diffs.append(unified_diff(path, original, files[path]))
         return Patch(
             diff="".join(diffs),
@@ -389,7 +405,9 @@ def _with_collection_errors(run: TestRun, source_files: set[str]) -> TestRun:
     for err in run.collection_errors:
         nodeid = err.split(":", 1)[0].strip() or "<collection>"
         frames = tuple(
-            (p, int(n)) for p, n in ((_relative(m.group(1), source_files), m.group(2)) for m in _FILE_LINE.finditer(err)) if p
+            (p, int(n))
+            for p, n in ((_relative(m.group(1), source_files), m.group(2)) for m in _FILE_LINE.finditer(err))
+            if p
         )
         extra.append(TestOutcome(nodeid, "error", err[:500], err, frames))
     return replace(run, outcomes=run.outcomes + tuple(extra))
