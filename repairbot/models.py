@@ -45,13 +45,13 @@ class Job:
     issue_text: str | None = None  # issue body: tracebacks and snippets to reproduce
     job_id: str = "local"
     max_rounds: int = 3
+    image: str | None = None  # container image for the docker sandbox (None: automatic)
     test_timeout_s: float = 600.0  # one run of the whole suite
     per_test_timeout_s: float = 30.0  # one test; after one hangs, later ones get 10x the slowest pass
 
 
 @dataclass(frozen=True, slots=True)
 class TestOutcome:
-
     __test__ = False  # not a pytest test class
     nodeid: str  # pytest node id, relative to the project root
     outcome: Outcome
@@ -241,7 +241,8 @@ class Report:
             "failing_tests": list(self.failing_tests),
             "patches": [p.to_json() for p in self.patches],
             "localization": [
-                {"path": loc.path, "line": loc.line, "score": round(loc.score, 4)} for loc in self.localization
+                {"path": loc.path, "line": loc.line, "score": round(loc.score, 4)}
+                for loc in self.localization
             ],
             "stats": {
                 "candidates_generated": self.stats.candidates_generated,

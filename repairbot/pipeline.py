@@ -71,7 +71,7 @@ def repair(job: Job, progress: Progress | None = None) -> Report:
     try:
         from repairbot.sandbox import open_sandbox
 
-        with open_sandbox(job.sandbox, scratch, command, job_id=job.job_id) as sandbox:
+        with open_sandbox(job.sandbox, scratch, command, image=job.image, job_id=job.job_id) as sandbox:
             return _Repair(job, files, command, sandbox, scratch, say, started).run()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -212,7 +212,22 @@ class _Repair:
             node = statement_at(trees[path], line)
             return node.start_point[0] + 1 if node is not None else line
 
-        evidence = localize.Evidence(run, frozenset(self.files.source), statement_of=_memo(statement_of))
+        def controller_of(path: str, line: int) -> int | None:
+            statement_of(path, line)  # parses the file
+            node = statement_at(trees[path], line) if path in trees else None
+            while node is not None and node.type not in ("function_definition", "class_definition"):
+                parent = node.parent
+                if parent is not None and parent.type == "block" and parent.parent is not None:
+                    owner = parent.parent
+                    if owner.type in ("else_clause", "elif_clause") and owner.parent is not None:
+                        owner = owner if owner.type == "elif_clause" else owner.parent
+                    if owner.type in ("if_statement", "elif_clause", "while_statement", "for_statement"):
+                        return int(owner.start_point[0]) + 1
+                node = parent
+            return None
+
+        evidence = localize.Evidence(run, frozenset(self.files.source), statement_of=_memo(statement_of),
+                                     controller_of=controller_of)  # fmt: skip
         return localize.localize(evidence)
 
     # -- one round of generate → validate --------------------------------------------------------------------

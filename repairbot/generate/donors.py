@@ -128,7 +128,13 @@ def donor_pool(
         # Loop variables bound inside the statement are poor guards; collections and flags make good ones.
         guards = sorted(
             names,
-            key=lambda n: (n.distance, n.kind in ("loopvar", "compvar"), not (n.types & _GUARDS), -n.count),
+            key=lambda n: (
+                n.distance,
+                n.kind in ("loopvar", "compvar"),
+                "consumed" not in n.types,
+                not (n.types & _GUARDS),
+                -n.count,
+            ),
         )
         items = _conditions(guards[:10])
     elif kind == "stmt":

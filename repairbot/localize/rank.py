@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from repairbot.models import Location, TestRun
 
 TRACEBACK_BOOST = 0.35  # the innermost project frame of a failing test
+CONTROL_BOOST = 0.2  # the condition that let execution reach that frame (a missing or wrong guard)
 CHANGE_BOOST = 0.25  # a line the change under repair touched
 ISSUE_BOOST = 0.3  # a frame of a traceback pasted into an issue
 
@@ -27,6 +28,8 @@ class Evidence:
     issue_frames: Sequence[tuple[str, int]] = ()
     # maps (path, line) to the first line of the statement that holds it; identity when absent
     statement_of: Callable[[str, int], int] | None = None
+    # maps (path, line) to the header line of the innermost if/while/for that controls it, if any
+    controller_of: Callable[[str, int], int | None] | None = None
 
 
 def localize(ev: Evidence, limit: int = 40) -> tuple[Location, ...]:
@@ -65,6 +68,12 @@ def localize(ev: Evidence, limit: int = 40) -> tuple[Location, ...]:
             frame_weight[key] = max(frame_weight[key], TRACEBACK_BOOST * (0.5**depth))
     for key, w in frame_weight.items():
         boost(key, w, "traceback")
+    if ev.controller_of is not None:
+        innermost = {key for key, w in frame_weight.items() if w == TRACEBACK_BOOST}
+        for path, line in innermost:
+            header = ev.controller_of(path, line)
+            if header is not None:
+                boost((path, header), CONTROL_BOOST, "control")
     for path, lines in ev.changed_lines.items():
         if path in ev.source_files:
             for line in lines:

@@ -204,6 +204,8 @@ def _record(src: Source, idx: _Index, cap: str, node: Node, caps: dict[str, list
                     hints.update({kind, "container"})
             if attr in ("pop", "remove", "append", "add", "clear", "copy", "update"):
                 hints.add("container")
+            if attr in ("pop", "popleft", "popitem", "get_nowait"):
+                hints.add("consumed")  # drained as the code runs: the natural guard of a loop
         elif how == "objattr":
             return
         elif how == "indexed":

@@ -1,0 +1,405 @@
+"""What a job does for each trigger: check out, run the engine, publish the result on GitHub.
+
+Every path ends with something the user sees — a check run, a pull request, a review, a comment or a reply —
+including the failures (`report_failure`). Writes are idempotent (see `repairbot.github.publish`), so a job
+retried after a crash converges on the same PR instead of opening another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from github.Repository import Repository
+
+from repairbot.config import RepoConfig, RepoConfigError, Settings, load_repo_config
+from repairbot.errors import NothingToRepair
+from repairbot.github import git, publish, render
+from repairbot.github.app import GitHubApp, Installation
+from repairbot.github.suggest import review_suggestions, thread_suggestion
+from repairbot.jobs.engine import Engine
+from repairbot.jobs.store import RunRecord, Store
+from repairbot.models import Job, Report
+
+log = logging.getLogger("repairbot.jobs")
+
+COMMANDERS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: str  # succeeded | skipped | failed
+    outcome: str  # pr_opened, pr_updated, suite_green, not_fixed, review_posted, replied, commented, …
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    settings: Settings
+    store: Store
+    app: GitHubApp
+    engine: Engine
+    run: RunRecord
+    progress: Callable[[str], None]
+
+    @property
+    def workdir(self) -> Path:
+        return self.settings.data_dir / "work" / self.run.id
+
+
+def fingerprint(*parts: str) -> str:
+    return hashlib.sha1("\n".join(parts).encode()).hexdigest()[:12]
+
+
+def _installation(ctx: Context) -> Installation:
+    if ctx.run.installation_id:
+        return ctx.app.installation(ctx.run.installation_id)
+    return ctx.app.installation_for_repo(ctx.run.repo)
+
+
+def _clone_url(payload: dict[str, Any]) -> str:
+    return str(payload["repository"]["clone_url"])
+
+
+def _config(repo: Repository, ref: str) -> RepoConfig:
+    return load_repo_config(publish.read_config_text(repo, ref))
+
+
+def _job(ctx: Context, cfg: RepoConfig, trigger: str, **extra: Any) -> Job:
+    kwargs: dict[str, Any] = {
+        "root": ctx.workdir,
+        "test_cmd": cfg.test_command,
+        "budget_s": cfg.budget,
+        "sandbox": ctx.settings.sandbox,
+        "generators": tuple(cfg.generators),
+        "prefer": cfg.prefer,
+        "trigger": trigger,
+        "job_id": ctx.run.id,
+    }
+    kwargs.update(extra)
+    return Job(**kwargs)
+
+
+def _repair(ctx: Context, job: Job) -> Report | None:
+    """The engine's report; None when the suite already passes."""
+    try:
+        report = ctx.engine(job, ctx.progress)
+    except NothingToRepair:
+        return None
+    if report.status != "fixed" and not report.failing_tests and report.error is None:
+        return None
+    return report
+
+
+def _fixed(report: Report) -> bool:
+    return report.status == "fixed" and bool(report.patches) and bool(report.patches[0].diff.strip())
+
+
+def execute(ctx: Context) -> Outcome:
+    handler = {
+        "push": push_job,
+        "issue": issue_job,
+        "issue_command": issue_job,
+        "pull_request": pull_request_job,
+        "review_command": review_comment_job,
+    }.get(ctx.run.trigger)
+    if handler is None:
+        return Outcome("skipped", f"unknown trigger {ctx.run.trigger}")
+    shutil.rmtree(ctx.workdir, ignore_errors=True)  # left behind by an attempt whose worker died
+    try:
+        return handler(ctx)
+    finally:
+        shutil.rmtree(ctx.workdir, ignore_errors=True)
+
+
+# -- push --------------------------------------------------------------------------------------------------
+
+
+def push_job(ctx: Context) -> Outcome:
+    p = ctx.run.payload
+    branch = str(p["ref"]).removeprefix("refs/heads/")
+    sha = str(p["after"])
+    default = str(p["repository"].get("default_branch") or p["repository"].get("master_branch") or "main")
+    inst = _installation(ctx)
+    repo = inst.github.get_repo(ctx.run.repo)
+    try:
+        cfg = _config(repo, sha)
+    except RepoConfigError as err:
+        url = repo.get_commit(sha).create_comment(_config_message(err)).html_url
+        check = publish.start_check(repo, sha, ctx.run.id, ctx.run.check_run_id)
+        publish.finish_check(check, "failure", "Invalid .github/repairbot.yml", str(err))
+        return Outcome("failed", "config_error", {"comment_url": url, "error": str(err)})
+    if not cfg.triggers.push or not cfg.watches_branch(branch, default):
+        return Outcome("skipped", "branch_not_watched")
+    changed = {
+        f for c in p.get("commits") or [] for k in ("added", "modified", "removed") for f in c.get(k, [])
+    }
+    if changed and cfg.ignored_paths and all(cfg.ignores(f) for f in changed):
+        return Outcome("skipped", "ignored_paths")
+
+    check = publish.start_check(repo, sha, ctx.run.id, ctx.run.check_run_id)
+    ctx.store.note(ctx.run.id, check_run_id=check.id)
+    git.checkout(_clone_url(p), ctx.workdir, sha, inst.token)
+    report = _repair(ctx, _job(ctx, cfg, "push"))
+    if report is None:
+        publish.finish_check(check, "success", "All tests pass", "The whole suite passed; nothing to repair.")
+        return Outcome("succeeded", "suite_green")
+    if not _fixed(report):
+        summary = render.not_fixed_comment(report, "", f"status {report.status}")
+        publish.finish_check(check, "failure", "Tests fail; no validated repair found", summary)
+        return Outcome("succeeded", "not_fixed")
+    patch = report.patches[0]
+    if any(cfg.ignores(f) for f in patch.files):
+        summary = render.check_summary(report, "The repair touches ignored paths; not proposed.")
+        publish.finish_check(check, "failure", "Tests fail; repair touches ignored paths", summary)
+        return Outcome("succeeded", "not_fixed", {"patch": patch.diff})
+
+    fp = fingerprint(branch, *sorted(report.failing_tests))
+    pr_branch = f"{publish.BRANCH_PREFIX}{fp}"
+    title = render.pr_title(report)
+    body = render.pr_body(report, trigger=f"push to `{branch}`", sha=sha, fingerprint=fp)
+    gate = _rate_limited(ctx, repo, cfg, pr_branch)
+    if gate:
+        summary = render.check_summary(report, f"{gate}. The validated patch:\n\n```diff\n{patch.diff}\n```")
+        publish.finish_check(check, "failure", "Tests fail; repair not proposed (limit)", summary)
+        return Outcome("succeeded", "rate_limited", {"patch": patch.diff})
+    pr, created = _propose(ctx, inst, repo, pr_branch, base=branch, title=title, body=body, diff=patch.diff)
+    publish.finish_check(
+        check,
+        "failure",
+        f"Tests fail; repair proposed in #{pr.number}",
+        render.check_summary(report, "A validated repair is proposed.", pr.html_url),
+    )
+    return Outcome(
+        "succeeded", "pr_opened" if created else "pr_updated", {"pr_url": pr.html_url, "patch": patch.diff}
+    )
+
+
+def _rate_limited(ctx: Context, repo: Repository, cfg: RepoConfig, branch: str) -> str | None:
+    if publish.find_open_pr(repo, branch) is not None:
+        return None  # updating an existing PR is always allowed
+    if publish.open_repairbot_prs(repo) >= cfg.max_open_prs:
+        return f"{cfg.max_open_prs} repairbot pull requests are already open (max_open_prs)"
+    if ctx.store.prs_opened_since(ctx.run.repo, time.time() - 3600) >= cfg.prs_per_hour:
+        return f"{cfg.prs_per_hour} pull requests were opened in the last hour (prs_per_hour)"
+    return None
+
+
+def _propose(
+    ctx: Context,
+    inst: Installation,
+    repo: Repository,
+    branch: str,
+    *,
+    base: str,
+    title: str,
+    body: str,
+    diff: str,
+) -> tuple[Any, bool]:
+    paths = git.apply_diff(ctx.workdir, diff)
+    git.commit(ctx.workdir, paths, title, ctx.settings.bot_name, ctx.settings.commit_email)
+    git.push(ctx.workdir, branch, inst.token)
+    pr, created = publish.open_or_update_pr(repo, branch=branch, base=base, title=title, body=body)
+    ctx.store.note(ctx.run.id, pr_url=pr.html_url)
+    return pr, created
+
+
+def _config_message(err: RepoConfigError) -> str:
+    return (
+        f"repairbot cannot use this repository's configuration:\n\n> {err}\n\n"
+        "Fix the file (every key is optional; see the repairbot documentation) and push again."
+    )
+
+
+# -- issues ------------------------------------------------------------------------------------------------
+
+
+def issue_job(ctx: Context) -> Outcome:
+    p = ctx.run.payload
+    issue = p["issue"]
+    number = int(issue["number"])
+    default = str(p["repository"].get("default_branch") or "main")
+    inst = _installation(ctx)
+    repo = inst.github.get_repo(ctx.run.repo)
+    mark = render.marker("run", ctx.run.id)
+    try:
+        cfg = _config(repo, default)
+    except RepoConfigError as err:
+        url = publish.comment_issue(repo, number, _config_message(err), mark)
+        return Outcome("failed", "config_error", {"comment_url": url, "error": str(err)})
+    if ctx.run.trigger == "issue":
+        if not cfg.triggers.issues:
+            return Outcome("skipped", "trigger_disabled")
+        wanted = set(cfg.labels)
+        if p.get("action") == "labeled":
+            if (p.get("label") or {}).get("name") not in wanted:
+                return Outcome("skipped", "label_not_configured")
+        elif not wanted & {lab.get("name") for lab in issue.get("labels") or []}:
+            return Outcome("skipped", "label_not_configured")
+    elif not cfg.triggers.comments:
+        return Outcome("skipped", "trigger_disabled")
+    if issue.get("pull_request"):
+        url = publish.comment_issue(
+            repo, number, "`/repairbot fix` works on issues; on a pull request use a review comment.", mark
+        )
+        return Outcome("skipped", "not_an_issue", {"comment_url": url})
+
+    text = f"{issue.get('title') or ''}\n\n{issue.get('body') or ''}"
+    sha = git.remote_sha(_clone_url(p), default, inst.token)
+    if sha is None:
+        raise git.GitError(f"the default branch {default!r} was not found")
+    git.checkout(_clone_url(p), ctx.workdir, sha, inst.token)
+    report = _repair(ctx, _job(ctx, cfg, "issue", issue_text=text))
+    if report is None or not _fixed(report):
+        reason = (
+            "the tests pass and the issue could not be reproduced" if report is None else "no patch validated"
+        )
+        url = publish.comment_issue(repo, number, render.not_fixed_comment(report, text, reason), mark)
+        return Outcome("succeeded", "not_fixed", {"comment_url": url})
+    patch = report.patches[0]
+    fp = f"issue-{number}"
+    title = render.pr_title(report, issue=number)
+    body = render.pr_body(report, trigger=f"issue #{number}", sha=sha, fingerprint=fp, issue=number)
+    pr, created = _propose(
+        ctx, inst, repo, f"{publish.BRANCH_PREFIX}{fp}", base=default, title=title, body=body, diff=patch.diff
+    )
+    url = publish.comment_issue(repo, number, f"repairbot proposes a validated fix in #{pr.number}.", mark)
+    return Outcome(
+        "succeeded",
+        "pr_opened" if created else "pr_updated",
+        {"pr_url": pr.html_url, "comment_url": url, "patch": patch.diff},
+    )
+
+
+# -- pull requests -----------------------------------------------------------------------------------------
+
+
+def _checkout_pr(ctx: Context, inst: Installation, pr: dict[str, Any]) -> tuple[str, str]:
+    """The PR's head, fetched from the base repository (refs/pull/N/head works for forks too).
+    Contributors' branches are never pushed to."""
+    head_sha = str(pr["head"]["sha"])
+    git.checkout(
+        _clone_url(ctx.run.payload), ctx.workdir, head_sha, inst.token, [f"refs/pull/{pr['number']}/head"]
+    )
+    return head_sha, str(pr["base"]["sha"])
+
+
+def pull_request_job(ctx: Context) -> Outcome:
+    p = ctx.run.payload
+    pr_data = p["pull_request"]
+    number = int(pr_data["number"])
+    inst = _installation(ctx)
+    repo = inst.github.get_repo(ctx.run.repo)
+    head_sha = str(pr_data["head"]["sha"])
+    try:
+        # The base's configuration, not the head's: a contributor's branch must not reconfigure the bot.
+        cfg = _config(repo, str(pr_data["base"]["sha"]))
+    except RepoConfigError as err:
+        url = publish.comment_issue(repo, number, _config_message(err), render.marker("run", ctx.run.id))
+        return Outcome("failed", "config_error", {"comment_url": url, "error": str(err)})
+    if not cfg.triggers.pull_request:
+        return Outcome("skipped", "trigger_disabled")
+    check = publish.start_check(repo, head_sha, ctx.run.id, ctx.run.check_run_id)
+    ctx.store.note(ctx.run.id, check_run_id=check.id)
+    head_sha, base_sha = _checkout_pr(ctx, inst, pr_data)
+    report = _repair(ctx, _job(ctx, cfg, "pull_request", base=base_sha))
+    if report is None:
+        publish.finish_check(check, "success", "All tests pass", "The whole suite passed on the head commit.")
+        return Outcome("succeeded", "suite_green")
+    if not _fixed(report):
+        summary = render.not_fixed_comment(report, "", f"status {report.status}")
+        publish.finish_check(check, "failure", "Tests fail on the head; no validated repair", summary)
+        return Outcome("succeeded", "not_fixed")
+    patch = report.patches[0]
+    pr = repo.get_pull(number)
+    files = {f.filename: f.patch for f in pr.get_files()}
+    placed, leftover = review_suggestions(patch.diff, files)
+    body = render.review_body(report, len(placed), leftover, head_sha)
+    comments = [s.as_review_comment() for s in placed]
+    review_url = publish.post_review(pr, head_sha, body, comments, render.marker("review", head_sha))
+    url = review_url or pr.html_url
+    publish.finish_check(
+        check,
+        "failure",
+        "Tests fail on the head; suggestions posted",
+        render.check_summary(report, f"{len(placed)} suggestion(s) posted in a review.", url or pr.html_url),
+    )
+    return Outcome("succeeded", "review_posted", {"comment_url": url, "patch": patch.diff})
+
+
+def review_comment_job(ctx: Context) -> Outcome:
+    p = ctx.run.payload
+    comment = p["comment"]
+    pr_data = p["pull_request"]
+    number = int(pr_data["number"])
+    inst = _installation(ctx)
+    repo = inst.github.get_repo(ctx.run.repo)
+    pr = repo.get_pull(number)
+    mark = render.marker("run", ctx.run.id)
+    root_id = int(comment.get("in_reply_to_id") or comment["id"])
+    try:
+        cfg = _config(repo, str(pr_data["base"]["sha"]))
+    except RepoConfigError as err:
+        url = publish.reply_in_thread(pr, root_id, _config_message(err), mark)
+        return Outcome("failed", "config_error", {"comment_url": url, "error": str(err)})
+    if not cfg.triggers.comments:
+        return Outcome("skipped", "trigger_disabled")
+    _head, base_sha = _checkout_pr(ctx, inst, pr_data)
+    path = str(comment["path"])
+    last = int(comment.get("line") or comment.get("original_line") or 0)
+    first = int(comment.get("start_line") or last)
+    report = _repair(ctx, _job(ctx, cfg, "review_comment", base=base_sha))
+    if report is None:
+        body = "The tests pass on this pull request's head; repairbot has nothing to suggest here."
+        outcome = "suite_green"
+    elif not _fixed(report):
+        body = render.not_fixed_comment(report, "", "no patch validated")
+        outcome = "not_fixed"
+    else:
+        diff = report.patches[0].diff
+        original = (ctx.workdir / path).read_text() if (ctx.workdir / path).is_file() else ""
+        suggestion = thread_suggestion(diff, path, first, last, original)
+        if suggestion is not None:
+            body = f"repairbot's validated repair for these lines (the whole suite passes):\n\n{suggestion}"
+        else:
+            body = (
+                "repairbot's validated repair changes lines outside this thread, so it cannot be a "
+                f"suggestion here:\n\n```diff\n{diff.rstrip()}\n```"
+            )
+        outcome = "replied"
+    url = publish.reply_in_thread(pr, root_id, body, mark)
+    fields: dict[str, Any] = {"comment_url": url}
+    if report is not None and _fixed(report):
+        fields["patch"] = report.patches[0].diff
+    return Outcome("succeeded", outcome, fields)
+
+
+# -- failures ----------------------------------------------------------------------------------------------
+
+
+def report_failure(ctx: Context, error: str) -> str | None:
+    """Tell the user a job failed, where they would look for its result. Returns a link when there is one."""
+    run = ctx.run
+    message = f"repairbot failed on this job after {run.attempts} attempt(s): {error}"
+    inst = _installation(ctx)
+    repo = inst.github.get_repo(run.repo)
+    mark = render.marker("failed", run.id)
+    if run.trigger in ("push", "pull_request"):
+        p = run.payload
+        sha = str(p["after"]) if run.trigger == "push" else str(p["pull_request"]["head"]["sha"])
+        check = publish.start_check(repo, sha, run.id, run.check_run_id)
+        publish.finish_check(check, "failure", "repairbot failed", message)
+        return str(check.html_url)
+    if run.trigger in ("issue", "issue_command"):
+        return publish.comment_issue(repo, int(run.payload["issue"]["number"]), message, mark)
+    if run.trigger == "review_command":
+        comment = run.payload["comment"]
+        pr = repo.get_pull(int(run.payload["pull_request"]["number"]))
+        return publish.reply_in_thread(pr, int(comment.get("in_reply_to_id") or comment["id"]), message, mark)
+    return None
