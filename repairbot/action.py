@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -84,7 +85,7 @@ def main() -> int:
     test_cmd = _input("test-command")
     job = Job(
         root=root,
-        test_cmd=tuple(__import__("shlex").split(test_cmd)) if test_cmd else None,
+        test_cmd=tuple(shlex.split(test_cmd)) if test_cmd else None,
         base=_base_of(event, root),
         budget_s=budget,
         sandbox=_input("sandbox", "docker"),
@@ -133,10 +134,14 @@ def _open_pr(root: Path, report: Report) -> str:
     sha = os.environ.get("GITHUB_SHA", "")
     gitops.git(["checkout", "-B", branch], cwd=root)
     changed = gitops.apply_diff(root, patch.diff)
-    gitops.commit(root, changed, pr_title(report), "repairbot[bot]", "repairbot[bot]@users.noreply.github.com")
+    gitops.commit(
+        root, changed, pr_title(report), "repairbot[bot]", "repairbot[bot]@users.noreply.github.com"
+    )
     gitops.push(root, branch, token)
     api = os.environ.get("GITHUB_API_URL", "https://api.github.com")
     gh = Github(auth=Auth.Token(token), base_url=api)
-    pr, _ = open_or_update_pr(gh.get_repo(repo_name), branch=branch, base=base, title=pr_title(report),
-                              body=pr_body(report, trigger="push", sha=sha, fingerprint=fingerprint))  # fmt: skip
+    body = pr_body(report, trigger="push", sha=sha, fingerprint=fingerprint)
+    pr, _ = open_or_update_pr(
+        gh.get_repo(repo_name), branch=branch, base=base, title=pr_title(report), body=body
+    )
     return str(pr.html_url)

@@ -76,7 +76,11 @@ def _exact(case: dict[str, Any], root: Path) -> bool:
 
 
 def run_case(
-    case: dict[str, Any], budget: float, sandbox: str, predictor: str | None = None, llm_url: str | None = None
+    case: dict[str, Any],
+    budget: float,
+    sandbox: str,
+    predictor: str | None = None,
+    llm_url: str | None = None,
 ) -> CaseResult:
     from repairbot.pipeline import repair
 
@@ -99,7 +103,9 @@ def run_case(
         try:
             report = repair(job)
         except RepairbotError as err:
-            return CaseResult(case["id"], False, False, time.monotonic() - start, None, 0, None, None, str(err))
+            return CaseResult(
+                case["id"], False, False, time.monotonic() - start, None, 0, None, None, str(err)
+            )
         fixed = report.status == "fixed"
         best = report.patches[0] if report.patches else None
         return CaseResult(
@@ -157,7 +163,15 @@ def run_bench(
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             for res in pool.map(lambda c: run_case(c, budget, sandbox, predictor, llm_url), cases):
                 results.append(res)
-                status = "exact" if res.exact else "plausible" if res.plausible else "error" if res.error else "no fix"
+                status = (
+                    "exact"
+                    if res.exact
+                    else "plausible"
+                    if res.plausible
+                    else "error"
+                    if res.error
+                    else "no fix"
+                )
                 npc = "-" if res.npc is None else str(res.npc)
                 detail = res.rule or res.error or ""
                 print(f"{res.id:<40} {status:<10} {res.seconds:6.1f}s {npc:>5} {res.validated:>6}  {detail}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -81,7 +82,7 @@ def _cmd_repair(args: argparse.Namespace) -> int:
 
     job = Job(
         root=args.path.resolve(),
-        test_cmd=tuple(__import__("shlex").split(args.test_cmd)) if args.test_cmd else None,
+        test_cmd=tuple(shlex.split(args.test_cmd)) if args.test_cmd else None,
         base=args.base,
         budget_s=args.budget,
         max_candidates=args.max_candidates,
@@ -99,8 +100,8 @@ def _cmd_repair(args: argparse.Namespace) -> int:
     except RepairbotError as err:
         finish()
         if args.json:
-            status = "not_fixed" if err.exit_code == 1 else "error"
-            write_json(Report(status=status, error=str(err)), args.json)
+            failed = Report(status="not_fixed" if err.exit_code == 1 else "error", error=str(err))
+            write_json(failed, args.json)
         raise
     finish()
     if args.json:
@@ -116,8 +117,8 @@ def _cmd_localize(args: argparse.Namespace) -> int:
     from repairbot.pipeline import locate
     from repairbot.report import write_json
 
-    job = Job(root=args.path.resolve(), test_cmd=tuple(__import__("shlex").split(args.test_cmd)) if args.test_cmd
-              else None, sandbox=args.sandbox)  # fmt: skip
+    test_cmd = tuple(shlex.split(args.test_cmd)) if args.test_cmd else None
+    job = Job(root=args.path.resolve(), test_cmd=test_cmd, sandbox=args.sandbox)
     update, finish = _progress(False)
     try:
         report = locate(job, update)

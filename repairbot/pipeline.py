@@ -256,9 +256,11 @@ class _Repair:
         validator = Validator(self.sandbox, self.workspace, baseline, self.gate)
         validated = plausible = partial = 0
         best_partial: Verdict | None = None
-        stop = lambda: (
-            bool(self.tally.plausible) or self.left() <= 0 or self.tally.validated >= self.job.max_candidates
-        )
+
+        def stop() -> bool:
+            t = self.tally
+            return bool(t.plausible) or self.left() <= 0 or t.validated >= self.job.max_candidates
+
         for verdict in validator.stream(snapshot, candidates, stop):
             if verdict.status in ("duplicate", "syntax", "error"):
                 continue
@@ -276,12 +278,12 @@ class _Repair:
                     best_partial = verdict
             if validated % 10 == 0:
                 self.say(f"round {round_no}: validated {validated} candidate(s), {self.left():.0f}s left")
-        record = RoundRecord(round_no, tuple(sorted(snapshot_fixed(feedback))), self.tally.generated, validated,
-                             plausible, partial, 0.0)  # fmt: skip
+        base_fixed = tuple(sorted(snapshot_fixed(feedback)))
+        record = RoundRecord(round_no, base_fixed, self.tally.generated, validated, plausible, partial, 0.0)
         return best_partial, record
 
     def load_predictors(self) -> tuple[Predictor, ...]:
-        """No model: the mask generator uses its donors. A model re-scores those donors and adds its own fills."""
+        """No model: the mask generator uses donors alone. A model re-scores the donors and adds fills."""
         if not self.job.predictor:
             return ()
         from repairbot.generate.predictors import load_predictor

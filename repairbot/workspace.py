@@ -48,7 +48,9 @@ def _walk(root: Path) -> Iterable[Path]:
         dirnames[:] = sorted(
             d
             for d in dirnames
-            if d not in _SKIP_DIRS and not d.endswith(".egg-info") and not (Path(dirpath, d, "pyvenv.cfg").exists())
+            if d not in _SKIP_DIRS
+            and not d.endswith(".egg-info")
+            and not (Path(dirpath, d, "pyvenv.cfg").exists())
         )
         for name in sorted(filenames):
             yield Path(dirpath, name)

@@ -6,7 +6,14 @@ import pytest
 
 from repairbot.errors import BadInput
 from repairbot.models import Edit
-from repairbot.workspace import Workspace, apply_edits, apply_to_user_tree, check_project, discover, unified_diff
+from repairbot.workspace import (
+    Workspace,
+    apply_edits,
+    apply_to_user_tree,
+    check_project,
+    discover,
+    unified_diff,
+)
 from tests.support.projects import write_project
 
 

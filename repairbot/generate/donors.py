@@ -152,6 +152,8 @@ def _conditions(names: Sequence[NameInfo]) -> list[str]:
         x = n.name
         if ("none" in n.types or "object" in n.types) and not n.types & CONTAINERS:
             out += [f"{x} is not None", f"{x} is None", x, f"not {x}"]
+        elif "number" in n.types and not n.types & CONTAINERS:
+            out += [f"{x} == 0", x, f"not {x}", f"{x} > 0", f"{x} < 0", f"{x} != 0"]
         else:
             out += [x, f"not {x}", f"{x} is not None", f"{x} is None"]
     return out

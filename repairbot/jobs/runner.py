@@ -79,6 +79,7 @@ def _job(ctx: Context, cfg: RepoConfig, trigger: str, **extra: Any) -> Job:
         "sandbox": ctx.settings.sandbox,
         "generators": tuple(cfg.generators),
         "prefer": cfg.prefer,
+        "image": cfg.image,
         "trigger": trigger,
         "job_id": ctx.run.id,
     }

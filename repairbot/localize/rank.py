@@ -70,14 +70,14 @@ def localize(ev: Evidence, limit: int = 40) -> tuple[Location, ...]:
         boost(key, w, "traceback")
     if ev.controller_of is not None:
         innermost = {key for key, w in frame_weight.items() if w == TRACEBACK_BOOST}
-        for path, line in innermost:
-            header = ev.controller_of(path, line)
+        for frame_path, frame_line in innermost:
+            header = ev.controller_of(frame_path, frame_line)
             if header is not None:
-                boost((path, header), CONTROL_BOOST, "control")
-    for path, lines in ev.changed_lines.items():
-        if path in ev.source_files:
-            for line in lines:
-                boost((path, line), CHANGE_BOOST, "change")
+                boost((frame_path, header), CONTROL_BOOST, "control")
+    for changed_path, changed in ev.changed_lines.items():
+        if changed_path in ev.source_files:
+            for changed_line in changed:
+                boost((changed_path, changed_line), CHANGE_BOOST, "change")
     for key in ev.issue_frames:
         if key[0] in ev.source_files:
             boost(key, ISSUE_BOOST, "issue")

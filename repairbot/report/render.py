@@ -83,8 +83,8 @@ def markdown_summary(report: Report) -> str:
     if report.failing_tests:
         out.append("\n**Failing tests**\n" + "\n".join(f"- `{t}`" for t in report.failing_tests[:20]))
     if report.localization:
-        out.append("\n**Suspicious locations**\n" + "\n".join(
-            f"- `{loc.path}:{loc.line}` (score {loc.score:.2f})" for loc in report.localization[:5]))  # fmt: skip
+        top = [f"- `{loc.path}:{loc.line}` (score {loc.score:.2f})" for loc in report.localization[:5]]
+        out.append("\n**Suspicious locations**\n" + "\n".join(top))
     s = report.stats
     out.append(f"\n<sub>{s.candidates_validated} candidate(s) validated in {s.seconds:.0f}s, "
                f"{s.rounds} round(s); sandbox: {report.sandbox or 'n/a'}</sub>")  # fmt: skip

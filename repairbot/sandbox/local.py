@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -13,7 +14,6 @@ from typing import Any, Self
 from repairbot.models import RunSpec, TestRun
 from repairbot.sandbox.pool import FdLineReader, ServerPool
 from repairbot.testing.runs import SERVER_PATH, TestCommand
-
 
 LOCAL_MEMORY_MB = 4096
 
@@ -42,10 +42,8 @@ class _ProcessChannel:
         return self._reader.read(timeout)
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
         self._proc.wait()
         for stream in (self._proc.stdin, self._proc.stdout):
             if stream is not None:
@@ -70,7 +68,9 @@ class LocalSandbox:
         size = parallel or max(1, min(4, os.cpu_count() or 1))
         # Even without isolation a test must not take the machine down: cap each run's address space.
         limits = {"as_mb": LOCAL_MEMORY_MB}
-        self._pool = ServerPool(lambda: _ProcessChannel(command.interpreter, scratch), size, command, scratch, limits)
+        self._pool = ServerPool(
+            lambda: _ProcessChannel(command.interpreter, scratch), size, command, scratch, limits
+        )
 
     @property
     def max_parallel(self) -> int:

@@ -7,6 +7,7 @@ restarts a server that died, and reads results back into TestRuns.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -133,8 +134,6 @@ class ServerPool:
         with self._lock:
             channels, self._all = self._all, []
         for channel in channels:
-            try:
+            with contextlib.suppress(OSError):
                 channel.send({"quit": True})
-            except OSError:
-                pass
             channel.close()

@@ -36,7 +36,7 @@ class TestCommand:
 
 
 def parse_test_cmd(cmd: str | tuple[str, ...] | None, interpreter: str | None = None) -> TestCommand:
-    """`None` is pytest under this interpreter; `python -m pytest ARGS` and `pytest ARGS` use the fast path."""
+    """None: pytest under this interpreter. `python -m pytest ARGS` and `pytest ARGS` take the fast path."""
     python = interpreter or sys.executable
     if cmd is None:
         return TestCommand(python, ())
@@ -224,7 +224,9 @@ def _combine(nodeid: str, reports: list[dict[str, Any]], killed: str | None) -> 
             return TestOutcome(nodeid, outcome, r.get("message", ""), r.get("longrepr", ""), frames, duration)
     call = [r for r in reports if r["when"] == "call"]
     if call:
-        return TestOutcome(nodeid, "passed" if call[0]["outcome"] == "passed" else "skipped", duration=duration)
+        return TestOutcome(
+            nodeid, "passed" if call[0]["outcome"] == "passed" else "skipped", duration=duration
+        )
     if any(r["outcome"] == "skipped" for r in reports):
         return TestOutcome(nodeid, "skipped", duration=duration)
     # Started but never reported: the run was killed while this test ran.

@@ -15,6 +15,7 @@ Standalone: standard library, pytest and coverage only (it runs under the projec
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -39,10 +40,8 @@ def _warm_imports() -> None:
 
     import pytest
 
-    try:
+    with contextlib.suppress(ImportError):
         import coverage  # noqa: F401
-    except ImportError:
-        pass
     saved = os.dup(1), os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
@@ -140,10 +139,8 @@ def _wait(pid: int, timeout: float) -> tuple[int | None, int | None, bool]:
 
 
 def _kill_group(pid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def serve() -> None:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from pathlib import Path
 
 from repairbot.models import Candidate, RunSpec, Snapshot, TestOutcome, TestRun, Verdict
 from repairbot.parsing import normalized_key, syntax_ok
@@ -122,7 +123,7 @@ class Validator:
         finally:
             self._give_slot(slot)
 
-    def _spec(self, workdir, tests: tuple[str, ...], must_pass: tuple[str, ...]) -> RunSpec:  # type: ignore[no-untyped-def]
+    def _spec(self, workdir: Path, tests: tuple[str, ...], must_pass: tuple[str, ...]) -> RunSpec:
         return RunSpec(
             workdir=workdir,
             tests=tests,
@@ -134,14 +135,18 @@ class Validator:
             tb="line",
         )
 
-    def _run_stages(self, workdir, candidate: Candidate, start: float) -> Verdict:  # type: ignore[no-untyped-def]
+    def _run_stages(self, workdir: Path, candidate: Candidate, start: float) -> Verdict:
         base = self.baseline
         failing_files = base.failing_files()
         whole_suite_in_stage1 = set(failing_files) >= set(base.test_files)
         stage1_tests = () if whole_suite_in_stage1 else failing_files
         in_files = tuple(sorted(n for n in base.passing if n.split("::", 1)[0] in set(failing_files)))
-        run = self.sandbox.run(self._spec(workdir, stage1_tests, in_files if stage1_tests else tuple(base.passing)))
-        verdict = self._judge(candidate, run, start, scope=None if whole_suite_in_stage1 else set(failing_files))
+        run = self.sandbox.run(
+            self._spec(workdir, stage1_tests, in_files if stage1_tests else tuple(base.passing))
+        )
+        verdict = self._judge(
+            candidate, run, start, scope=None if whole_suite_in_stage1 else set(failing_files)
+        )
         if verdict.status in ("plausible", "partial") and not whole_suite_in_stage1:
             full = self.sandbox.run(self._spec(workdir, (), tuple(sorted(base.passing))))
             verdict = self._judge(candidate, full, start, scope=None)
@@ -158,10 +163,14 @@ class Validator:
         new_failures = tuple(sorted(n for n, o in outcomes.items() if not o.ok and n not in base.failing))
         still = tuple(sorted(set(failing) - set(fixed)))
         if run.killed in ("memory", "pids") and not broken:
-            return Verdict(candidate, "resources", fixed, broken, still, seconds=elapsed, detail=run.killed or "")
+            return Verdict(
+                candidate, "resources", fixed, broken, still, seconds=elapsed, detail=run.killed or ""
+            )
         if broken or new_failures:
             detail = f"breaks {len(broken) + len(new_failures)} test(s)"
-            return Verdict(candidate, "failed", fixed, broken + new_failures, still, seconds=elapsed, detail=detail)
+            return Verdict(
+                candidate, "failed", fixed, broken + new_failures, still, seconds=elapsed, detail=detail
+            )
         missing = [n for n in passing if n not in outcomes]
         if run.timed_out and not fixed:
             return Verdict(candidate, "timeout", fixed, broken, still, seconds=elapsed)
