@@ -1,0 +1,3 @@
+def arrival(times, stop, delay):
+    depart = times.get(stop, 0)
+    return times.get(stop, 0) + delay

@@ -1,0 +1,2 @@
+def side_error(area, side):
+    return abs(area - side)

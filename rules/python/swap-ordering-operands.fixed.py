@@ -1,0 +1,2 @@
+def is_newer(version, installed):
+    return version < installed
