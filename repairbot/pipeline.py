@@ -71,7 +71,7 @@ def repair(job: Job, progress: Progress | None = None) -> Report:
     try:
         from repairbot.sandbox import open_sandbox
 
-        with open_sandbox(job.sandbox, scratch, command, image=job.image, job_id=job.job_id) as sandbox:
+        with open_sandbox(job.sandbox, scratch, command, image=job.image, job_id=job.job_id, project=job.root) as sandbox:
             return _Repair(job, files, command, sandbox, scratch, say, started).run()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -88,7 +88,7 @@ def locate(job: Job, progress: Progress | None = None) -> Report:
     try:
         from repairbot.sandbox import open_sandbox
 
-        with open_sandbox(job.sandbox, scratch, command, parallel=1, job_id=job.job_id) as sandbox:
+        with open_sandbox(job.sandbox, scratch, command, parallel=1, job_id=job.job_id, project=job.root) as sandbox:
             r = _Repair(job, files, command, sandbox, scratch, say, started)
             run = r.run_suite(Snapshot(r.workspace.base), "baseline")
             if not run.outcomes:

@@ -117,7 +117,8 @@ class ServerPool:
             if reply is None:  # the server itself died (or hung): replace it, report a crash
                 self._drop(channel)
                 channel = None
-                reply = {"id": req_id, "exit_code": None, "signal": 9, "timed_out": False, "seconds": 0.0}
+                reply = {"id": req_id, "exit_code": None, "signal": None, "timed_out": False, "seconds": 0.0,
+                         "server_died": True}  # fmt: skip
             result = collect(spec, self._command, out_dir, reply)
             shutil.rmtree(out_dir, ignore_errors=True)
             return result

@@ -136,6 +136,10 @@ def collect(spec: RunSpec, command: TestCommand, out_dir: Path, reply: dict[str,
     killed: str | None = None
     if timed_out:
         killed = "timeout"
+    elif reply.get("killed"):  # the sandbox measured it (cgroup memory or pids limit)
+        killed = str(reply["killed"])
+    elif reply.get("server_died"):
+        killed = "crash"
     elif sig is not None:
         killed = "memory" if sig == 9 else "crash"
     output = _tail(out_dir / "output.txt")

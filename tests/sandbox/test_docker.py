@@ -1,0 +1,379 @@
+"""The Docker backend against the real engine: runs, parallelism, restarts, cleanup, selection."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import docker.errors
+import pytest
+
+from repairbot.errors import BadInput, EnvironmentProblem
+from repairbot.models import RunSpec
+from repairbot.sandbox import open_sandbox
+from repairbot.sandbox.docker import DockerSandbox, Limits, sweep_stale
+from repairbot.sandbox.local import LocalSandbox
+from repairbot.testing.runs import parse_test_cmd
+from tests.sandbox.conftest import write_tree
+
+pytestmark = pytest.mark.docker
+
+PROJECT = {
+    "calc.py": """
+        def add(a, b):
+            return a - b
+    """,
+    "test_calc.py": """
+        from calc import add
+
+        def test_add():
+            assert add(2, 3) == 5
+
+        def test_zero():
+            assert add(0, 0) == 0
+    """,
+}
+
+
+def _job() -> str:
+    return f"test-{uuid.uuid4().hex[:8]}"
+
+
+def test_runs_tests_and_reports_outcomes(engine: Any, tmp_path: Path, job_labels: list[str]) -> None:
+    scratch = tmp_path / "scratch"
+    tree = write_tree(scratch / "w", PROJECT)
+    job_labels.append(job := _job())
+    with open_sandbox("docker", scratch, parse_test_cmd(None), parallel=1, image="offline", job_id=job) as sb:
+        assert sb.name == "docker"
+        assert "offline" in sb.description and "no network" in sb.description
+        run = sb.run(RunSpec(workdir=tree))
+        assert {o.nodeid: o.outcome for o in run.outcomes} == {
+            "test_calc.py::test_add": "failed",
+            "test_calc.py::test_zero": "passed",
+        }
+        assert run.killed is None
+        (tree / "calc.py").write_text("def add(a, b):\n    return a + b\n")
+        run = sb.run(RunSpec(workdir=tree))
+        assert run.exit_code == 0 and run.failing == ()
+
+
+def test_parallel_runs_share_one_container(engine: Any, tmp_path: Path, job_labels: list[str]) -> None:
+    scratch = tmp_path / "scratch"
+    trees = [write_tree(scratch / f"w{i}", PROJECT) for i in range(4)]
+    job_labels.append(job := _job())
+    with DockerSandbox(scratch, parse_test_cmd(None), 2, image="offline", job_id=job) as sb:
+        assert sb.max_parallel == 2
+        results: list[Any] = [None] * 4
+
+        def work(i: int) -> None:
+            results[i] = sb.run(RunSpec(workdir=trees[i]))
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert all(r.failing == ("test_calc.py::test_add",) for r in results)
+        assert len(engine.api.containers(filters={"label": f"repairbot.job={job}"})) == 1
+
+
+def test_coverage_comes_back(engine: Any, tmp_path: Path, job_labels: list[str]) -> None:
+    scratch = tmp_path / "scratch"
+    tree = write_tree(scratch / "w", PROJECT)
+    job_labels.append(job := _job())
+    with DockerSandbox(scratch, parse_test_cmd(None), 1, image="offline", job_id=job) as sb:
+        run = sb.run(RunSpec(workdir=tree, coverage=True))
+    lines = run.coverage.get("test_calc.py::test_add", frozenset())
+    assert any(path.endswith("calc.py") and line == 3 for path, line in lines), run.coverage
+
+
+def test_server_that_dies_is_replaced(engine: Any, tmp_path: Path, job_labels: list[str]) -> None:
+    scratch = tmp_path / "scratch"
+    killer = write_tree(
+        scratch / "k",
+        {"test_k.py": "import os, signal\n\ndef test_k():\n    os.kill(os.getppid(), signal.SIGKILL)\n"},
+    )
+    tree = write_tree(scratch / "w", PROJECT)
+    job_labels.append(job := _job())
+    with DockerSandbox(scratch, parse_test_cmd(None), 1, image="offline", job_id=job) as sb:
+        dead = sb.run(RunSpec(workdir=killer, timeout_s=20))
+        assert dead.failing or dead.killed
+        run = sb.run(RunSpec(workdir=tree))
+        assert run.failing == ("test_calc.py::test_add",)
+        assert sb.restarts == 0  # the container survived; only the server was replaced
+
+
+def test_container_that_dies_is_restarted(engine: Any, tmp_path: Path, job_labels: list[str]) -> None:
+    scratch = tmp_path / "scratch"
+    tree = write_tree(scratch / "w", PROJECT)
+    job_labels.append(job := _job())
+    with DockerSandbox(scratch, parse_test_cmd(None), 1, image="offline", job_id=job) as sb:
+        assert sb.run(RunSpec(workdir=tree)).failing == ("test_calc.py::test_add",)
+        first = sb.container_id
+        engine.api.kill(first)
+        run = sb.run(RunSpec(workdir=tree))
+        assert run.failing == ("test_calc.py::test_add",), run.output
+        assert run.killed is None
+        assert sb.restarts == 1 and sb.container_id != first
+
+
+def test_container_removed_on_exit(engine: Any, tmp_path: Path, job_labels: list[str]) -> None:
+    job_labels.append(job := _job())
+    with DockerSandbox(tmp_path / "s", parse_test_cmd(None), 1, image="offline", job_id=job) as sb:
+        cid = sb.container_id
+        assert engine.api.inspect_container(cid)["State"]["Running"]
+    with pytest.raises(docker.errors.NotFound):
+        engine.api.inspect_container(cid)
+
+
+_OWNER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from repairbot.sandbox.docker import DockerSandbox
+    from repairbot.testing.runs import parse_test_cmd
+    with DockerSandbox(Path(sys.argv[1]), parse_test_cmd(None), 1, image="offline", job_id=sys.argv[2]) as sb:
+        print(sb.container_id, flush=True)
+        time.sleep(600)
+    """
+)
+
+
+def _owner(tmp_path: Path, job: str) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _OWNER, str(tmp_path / "s"), job],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parents[2],
+    )
+    assert proc.stdout is not None
+    cid = proc.stdout.readline().strip()
+    assert cid, "the owner process did not open its sandbox"
+    return proc, cid
+
+
+def _gone(engine: Any, cid: str, wait_s: float = 20.0) -> bool:
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        try:
+            engine.api.inspect_container(cid)
+        except docker.errors.NotFound:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_sigterm_removes_the_container(engine: Any, tmp_path: Path, job_labels: list[str]) -> None:
+    job_labels.append(job := _job())
+    proc, cid = _owner(tmp_path, job)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    assert _gone(engine, cid)
+
+
+def test_sigint_removes_the_container(engine: Any, tmp_path: Path, job_labels: list[str]) -> None:
+    job_labels.append(job := _job())
+    proc, cid = _owner(tmp_path, job)
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=30)
+    assert _gone(engine, cid)
+
+
+def test_killed_owner_is_swept_at_next_start(engine: Any, tmp_path: Path, job_labels: list[str]) -> None:
+    job_labels.append(job := _job())
+    proc, cid = _owner(tmp_path, job)
+    proc.kill()
+    proc.wait(timeout=30)
+    assert engine.api.inspect_container(cid)["State"]["Running"]  # SIGKILL cannot clean up...
+    assert cid in sweep_stale(engine)  # ...the next repairbot start does
+    assert _gone(engine, cid)
+
+
+_KILLED_OWNER = textwrap.dedent(
+    """
+    import os, sys
+    from pathlib import Path
+    from repairbot.models import RunSpec
+    from repairbot.sandbox.docker import DockerSandbox, Limits
+    from repairbot.testing.runs import parse_test_cmd
+    scratch = Path(sys.argv[1])
+    (scratch / "w").mkdir(parents=True)
+    (scratch / "w" / "test_x.py").write_text("def test_x():\\n    pass\\n")
+    box = DockerSandbox(
+        scratch, parse_test_cmd(None), 1, image="offline", job_id=sys.argv[2], limits=Limits(idle_exit_s=2)
+    )
+    with box as sb:
+        sb.run(RunSpec(workdir=scratch / "w"))
+        print(sb.container_id, flush=True)
+        os.kill(os.getpid(), 9)
+    """
+)
+
+
+def test_container_of_a_killed_owner_stops_by_itself(
+    engine: Any, tmp_path: Path, job_labels: list[str]
+) -> None:
+    """Without any sweep: the owner's exec sockets close, the servers exit, and PID 1 ends the container."""
+    job_labels.append(job := _job())
+    proc = subprocess.run(
+        [sys.executable, "-c", _KILLED_OWNER, str(tmp_path / "s"), job],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[2],
+        timeout=120,
+    )
+    cid = proc.stdout.strip()
+    assert proc.returncode == -signal.SIGKILL and cid, proc.stderr
+    assert _gone(engine, cid, wait_s=30)
+
+
+def test_workdir_outside_scratch_is_refused(engine: Any, tmp_path: Path, job_labels: list[str]) -> None:
+    outside = write_tree(tmp_path / "user", PROJECT)
+    job_labels.append(job := _job())
+    with (
+        DockerSandbox(tmp_path / "s", parse_test_cmd(None), 1, image="offline", job_id=job) as sb,
+        pytest.raises(BadInput, match="outside"),
+    ):
+        sb.run(RunSpec(workdir=outside))
+
+
+def test_unreachable_engine_is_an_environment_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-such.sock")
+    with pytest.raises(EnvironmentProblem) as err:
+        open_sandbox("docker", tmp_path / "s", parse_test_cmd(None))
+    assert err.value.message == "the Docker engine is not reachable"
+    assert "dockerd" in err.value.hint and "--sandbox local" in err.value.hint
+    assert err.value.exit_code == 2
+
+
+def test_selection_by_name(tmp_path: Path) -> None:
+    with open_sandbox("local", tmp_path / "s", parse_test_cmd(None), parallel=1) as sb:
+        assert isinstance(sb, LocalSandbox)
+    with pytest.raises(BadInput, match="unknown sandbox"):
+        open_sandbox("vm", tmp_path / "s", parse_test_cmd(None))
+
+
+def test_limits_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REPAIRBOT_SANDBOX_MEMORY_MB", "300")
+    monkeypatch.setenv("REPAIRBOT_SANDBOX_PIDS", "99")
+    monkeypatch.setenv("REPAIRBOT_SANDBOX_USER", "1234:5678")
+    limits = Limits.from_env()
+    assert (limits.memory_mb, limits.pids, limits.resolved_user()) == (300, 99, (1234, 5678))
+    monkeypatch.setenv("REPAIRBOT_SANDBOX_USER", "0")
+    with pytest.raises(BadInput, match="root"):
+        Limits.from_env().resolved_user()
+    monkeypatch.setenv("REPAIRBOT_SANDBOX_PIDS", "many")
+    with pytest.raises(BadInput):
+        Limits.from_env()
+
+
+def test_default_user_is_not_root() -> None:
+    uid, _ = Limits().resolved_user()
+    assert uid != 0
+    assert uid == (65534 if os.geteuid() == 0 else os.geteuid())
+
+
+def test_tests_can_write_in_their_tree_even_when_recreated(
+    engine: Any, tmp_path: Path, job_labels: list[str]
+) -> None:
+    scratch = tmp_path / "scratch"
+    files = {"test_w.py": "from pathlib import Path\n\ndef test_w():\n    Path('out.txt').write_text('ok')\n"}
+    job_labels.append(job := _job())
+    with DockerSandbox(scratch, parse_test_cmd(None), 1, image="offline", job_id=job) as sb:
+        for _ in range(2):
+            tree = write_tree(scratch / "w", files)
+            run = sb.run(RunSpec(workdir=tree))
+            assert run.passing == ("test_w.py::test_w",), run.output
+            assert (tree / "out.txt").read_text() == "ok"
+            for path in sorted(tree.rglob("*"), reverse=True):
+                path.unlink() if path.is_file() else path.rmdir()
+            tree.rmdir()
+
+
+def test_custom_test_command(engine: Any, tmp_path: Path, job_labels: list[str]) -> None:
+    scratch = tmp_path / "scratch"
+    tree = write_tree(
+        scratch / "w",
+        {
+            "test_u.py": """
+                import unittest
+
+                class T(unittest.TestCase):
+                    def test_fails(self):
+                        self.assertEqual(1, 2)
+            """
+        },
+    )
+    job_labels.append(job := _job())
+    command = parse_test_cmd("python -m unittest")
+    with DockerSandbox(scratch, command, 1, image="offline", job_id=job) as sb:
+        run = sb.run(RunSpec(workdir=tree))
+        assert run.exit_code != 0 and run.killed is None
+        assert "AssertionError" in run.output
+        (tree / "test_u.py").write_text(
+            "import unittest\n\nclass T(unittest.TestCase):\n    def test_ok(self):\n        pass\n"
+        )
+        assert sb.run(RunSpec(workdir=tree)).exit_code == 0
+
+
+@pytest.mark.slow
+def test_image_mode_runs_with_the_image_interpreter(
+    engine: Any, mini_python_image: str, tmp_path: Path, job_labels: list[str]
+) -> None:
+    """The online design end to end, with a locally built stand-in for python:3.X-slim: the deps image is
+    cached under the project's requirements hash (no pip here: no registry), and tests run with the image's
+    own interpreter, nothing of the host's Python mounted."""
+    from repairbot.sandbox import images
+
+    project = write_tree(tmp_path / "user", {"requirements.txt": "pytest\n", **PROJECT})
+    deps = f"{images.DEPS_REPO}:{images.deps_hash(mini_python_image, project)}"
+    engine.images.get(mini_python_image).tag(*deps.split(":"))
+    scratch = tmp_path / "scratch"
+    tree = write_tree(scratch / "w", PROJECT)
+    (tree / "test_where.py").write_text(
+        "import sys\n\ndef test_where():\n    assert sys.executable.startswith('/usr/local/bin/')\n"
+    )
+    job_labels.append(job := _job())
+    try:
+        sb = DockerSandbox(
+            scratch, parse_test_cmd(None), 1, image=mini_python_image, job_id=job, project=project
+        )
+        with sb:
+            assert f"image {mini_python_image}" in sb.description and deps in sb.description
+            binds = engine.api.inspect_container(sb.container_id)["HostConfig"]["Binds"]
+            assert not any(os.path.realpath(sys.prefix) in b for b in binds)
+            run = sb.run(RunSpec(workdir=tree))
+            assert run.failing == ("test_calc.py::test_add",), run.output
+            assert "test_where.py::test_where" in run.passing
+    finally:
+        engine.images.remove(deps)
+
+
+def test_project_virtualenv_is_mounted_read_only(engine: Any, tmp_path: Path, job_labels: list[str]) -> None:
+    """--test-cmd with a virtualenv's interpreter: the venv and its base installation are mounted."""
+    venv = tmp_path / "venv"
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)], check=True
+    )
+    scratch = tmp_path / "scratch"
+    tree = write_tree(
+        scratch / "w",
+        {"test_v.py": "import sys\n\ndef test_v():\n    assert sys.prefix != sys.base_prefix\n"},
+    )
+    job_labels.append(job := _job())
+    command = parse_test_cmd(f"{venv}/bin/python -m pytest")
+    with DockerSandbox(scratch, command, 1, image="offline", job_id=job) as sb:
+        binds = engine.api.inspect_container(sb.container_id)["HostConfig"]["Binds"]
+        assert f"{venv}:{venv}:ro" in binds
+        run = sb.run(RunSpec(workdir=tree))
+        assert run.passing == ("test_v.py::test_v",), run.output
