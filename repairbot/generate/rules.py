@@ -30,7 +30,7 @@ from repairbot.generate.patterns import (
     placement,
     render,
 )
-from repairbot.models import Candidate, Edit, Location
+from repairbot.models import Candidate, Edit, Location, TestOutcome
 from repairbot.parsing.normalize import region_key
 from repairbot.parsing.tree import Source, statement_at, syntax_ok
 
@@ -151,6 +151,46 @@ def _proposal(site: Site, match: Match, pl: Placement, text: str, fill: float, l
     )
 
 
+# How a failing test failed says which fix families are likelier: a hang points at loop conditions and
+# updates, unbounded recursion at arguments and base cases, an IndexError at bounds, a None at a missing guard.
+# Multipliers on the rule prior, weighted by the share of failing tests that show the symptom.
+SYMPTOM_FAMILIES: dict[str, dict[str, float]] = {
+    "hang": {"mutate-conditional-expression": 1.5, "insert-missing-statement": 1.3, "mutate-operator": 1.2},
+    "recursion": {"mutate-method-invocation": 1.3, "mutate-arithmetic": 1.3, "mutate-index-bound": 1.3,
+                  "mutate-conditional-expression": 1.2, "insert-null-check": 1.2},
+    "index": {"mutate-index-bound": 1.4, "mutate-range-bound": 1.4, "insert-null-check": 1.3,
+              "mutate-conditional-expression": 1.2, "mutate-operator": 1.1},
+    "none": {"insert-null-check": 1.5, "mutate-return-stmt": 1.3, "mutate-conditional-expression": 1.2},
+}  # fmt: skip
+
+
+def symptom(outcome: TestOutcome) -> str:
+    message = outcome.message.strip()
+    if outcome.outcome == "timeout":
+        return "hang"
+    if message.startswith("RecursionError"):
+        return "recursion"
+    if message.startswith(("IndexError", "KeyError")):
+        return "index"
+    if "NoneType" in message.split("\n", 1)[0]:
+        return "none"
+    return "value"
+
+
+def family_weights(failing: Sequence[TestOutcome]) -> dict[str, float]:
+    if not failing:
+        return {}
+    shares: dict[str, float] = {}
+    for outcome in failing:
+        kind = symptom(outcome)
+        shares[kind] = shares.get(kind, 0.0) + 1.0 / len(failing)
+    weights: dict[str, float] = {}
+    for kind, share in shares.items():
+        for family, mult in SYMPTOM_FAMILIES.get(kind, {}).items():
+            weights[family] = weights.get(family, 1.0) + (mult - 1.0) * share
+    return weights
+
+
 class _PatternGenerator:
     """Shared walk over locations for both generators."""
 
@@ -184,7 +224,9 @@ class _PatternGenerator:
         self._base_keys: dict[tuple[str, int, int], tuple[object, ...] | None] = {}
         if not rules or ctx.limit <= 0:
             return
-        top_prior = max(r.prior for r in rules)
+        weights = family_weights(ctx.failing)
+        family = {r.id: r.family for r in rules}
+        top_prior = max(r.prior * weights.get(r.family, 1.0) for r in rules)
         locs = self._locations(ctx)
         predictors = self.predictors(ctx)
         sources: dict[str, Source | None] = {}
@@ -201,7 +243,8 @@ class _PatternGenerator:
                     seen_stmts.add((loc.path, stmt.start_byte))
                     site = Site(src, loc.path, stmt)
                     for prop in site_proposals(site, rules, holes=self.holes, predictors=predictors):
-                        heapq.heappush(heap, (-loc.score * prop.score, seq, prop))
+                        weight = weights.get(family.get(prop.rule, ""), 1.0)
+                        heapq.heappush(heap, (-loc.score * prop.score * weight, seq, prop))
                         seq += 1
             bound = locs[i + 1].score * top_prior if i + 1 < len(locs) else -math.inf
             while heap and -heap[0][0] >= bound:
