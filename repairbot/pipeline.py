@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from tree_sitter import Node
+
 from repairbot import localize
 from repairbot.errors import BadInput, NothingToRepair, RepairbotError
 from repairbot.generate.base import GenerationContext, Predictor
@@ -47,7 +49,8 @@ log = logging.getLogger("repairbot.pipeline")
 Progress = Callable[[str], None]
 
 GENERATION_SHARE = 0.15  # at most this share of the remaining budget goes to generating candidates
-MAX_PLAUSIBLE = 5  # patches kept in the report besides the chosen one
+MAX_PLAUSIBLE = 5
+STRAIGHT_LINE_PRIOR = 0.85  # patches kept in the report besides the chosen one
 _FILE_LINE = re.compile(r'File "([^"]+)", line (\d+)')
 
 
@@ -71,7 +74,9 @@ def repair(job: Job, progress: Progress | None = None) -> Report:
     try:
         from repairbot.sandbox import open_sandbox
 
-        with open_sandbox(job.sandbox, scratch, command, image=job.image, job_id=job.job_id, project=job.root) as sandbox:
+        with open_sandbox(
+            job.sandbox, scratch, command, image=job.image, job_id=job.job_id, project=job.root
+        ) as sandbox:
             return _Repair(job, files, command, sandbox, scratch, say, started).run()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -88,7 +93,9 @@ def locate(job: Job, progress: Progress | None = None) -> Report:
     try:
         from repairbot.sandbox import open_sandbox
 
-        with open_sandbox(job.sandbox, scratch, command, parallel=1, job_id=job.job_id, project=job.root) as sandbox:
+        with open_sandbox(
+            job.sandbox, scratch, command, parallel=1, job_id=job.job_id, project=job.root
+        ) as sandbox:
             r = _Repair(job, files, command, sandbox, scratch, say, started)
             run = r.run_suite(Snapshot(r.workspace.base), "baseline")
             if not run.outcomes:
@@ -199,7 +206,7 @@ class _Repair:
         return self.report(original_failing, first_locations, notes)
 
     def localize(self, run: TestRun) -> tuple[Location, ...]:
-        from repairbot.parsing import parse, statement_at
+        from repairbot.parsing import enclosing_function, parse, statement_at
 
         trees = {}
 
@@ -226,8 +233,21 @@ class _Repair:
                 node = parent
             return None
 
+        def static_prior(path: str, line: int) -> float:
+            statement_of(path, line)
+            node = statement_at(trees[path], line) if path in trees else None
+            func = enclosing_function(node) if node is not None else None
+            body = func.child_by_field_name("body") if func is not None else None
+            if body is None:
+                return 1.0
+            # A function that only stores its arguments (a record's __init__) computes nothing to get wrong.
+            straight = all(
+                _stores_argument(child) for child in body.named_children if child.type != "comment"
+            )
+            return STRAIGHT_LINE_PRIOR if straight else 1.0
+
         evidence = localize.Evidence(run, frozenset(self.files.source), statement_of=_memo(statement_of),
-                                     controller_of=controller_of)  # fmt: skip
+                                     controller_of=controller_of, static_prior=static_prior)  # fmt: skip
         return localize.localize(evidence)
 
     # -- one round of generate → validate --------------------------------------------------------------------
@@ -428,6 +448,15 @@ def _with_collection_errors(run: TestRun, source_files: set[str]) -> TestRun:
         )
         extra.append(TestOutcome(nodeid, "error", err[:500], err, frames))
     return replace(run, outcomes=run.outcomes + tuple(extra))
+
+
+def _stores_argument(stmt: Node) -> bool:
+    """`self.x = x` (or `= None`): a statement that moves a value without computing anything."""
+    if stmt.type != "expression_statement" or stmt.named_child_count != 1:
+        return False
+    assign = stmt.named_children[0]
+    right = assign.child_by_field_name("right") if assign.type == "assignment" else None
+    return right is not None and right.type in ("identifier", "none")
 
 
 def _check_collection(run: TestRun, source_files: set[str]) -> None:

@@ -103,7 +103,13 @@ def _dedup(items: Sequence[str], exclude: str, limit: int) -> tuple[str, ...]:
 
 
 def donor_pool(
-    kind: str, facts: ScopeFacts, original: str = "", *, in_loop: bool = False, limit: int = 40
+    kind: str,
+    facts: ScopeFacts,
+    original: str = "",
+    *,
+    in_loop: bool = False,
+    carried: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
+    limit: int = 40,
 ) -> tuple[str, ...]:
     """Fills for a hole of `kind`, best first, from the code in scope (never from anything else)."""
     names = value_names(facts, original)
@@ -138,7 +144,10 @@ def donor_pool(
         )
         items = _conditions(guards[:10])
     elif kind == "stmt":
-        items = _statements(facts, names, in_loop=in_loop)
+        stale, updated = carried
+        # A variable the loop reads but never updates, fed from what the loop does update: `prev = cur`.
+        catch_up = [f"{s} = {u}" for s in stale for u in updated if u != s]
+        items = [*catch_up[:6], *_statements(facts, names, in_loop=in_loop)]
     elif kind == "op":
         from repairbot.generate.patterns import operator_alternatives
 

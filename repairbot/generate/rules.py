@@ -13,6 +13,8 @@ import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from tree_sitter import Node
+
 from repairbot.generate.base import GenerationContext, Hole, Predictor
 from repairbot.generate.donors import DonorPredictor, donor_pool
 from repairbot.generate.patterns import (
@@ -32,7 +34,7 @@ from repairbot.generate.patterns import (
 )
 from repairbot.models import Candidate, Edit, Location, TestOutcome
 from repairbot.parsing.normalize import region_key
-from repairbot.parsing.tree import Source, statement_at, syntax_ok
+from repairbot.parsing.tree import Source, enclosing_function, statement_at, syntax_ok
 
 FILLS_PER_HOLE = 25
 
@@ -107,10 +109,11 @@ def site_proposals(
                     out.append(_proposal(site, match, pl, exp.text(), exp.score, line))
                     continue
                 looping = in_loop(match.target)
+                carried = loop_carried(src, match.target) if looping else ((), ())
                 hole_recs: list[Hole] = []
                 for k, slot in enumerate(exp.holes):
                     prefix, suffix = hole_context(src, match, pl, exp, k)
-                    pool = donor_pool(slot.kind, site.facts, pl.original, in_loop=looping)
+                    pool = donor_pool(slot.kind, site.facts, pl.original, in_loop=looping, carried=carried)
                     hole_recs.append(Hole(slot.kind, prefix, suffix, pool))
                 pending.append((match, pl, exp, hole_recs))
     if pending:
@@ -151,8 +154,55 @@ def _proposal(site: Site, match: Match, pl: Placement, text: str, fill: float, l
     )
 
 
+def loop_carried(src: Source, node: Node) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(stale, updated) names of the innermost loop around `node`: `stale` are read in the loop and set
+    before it but never updated in it (a missing `prev = cur` is the classic omission), `updated` are the
+    names the loop does assign."""
+    loop = node.parent
+    while loop is not None and loop.type not in ("for_statement", "while_statement", "function_definition"):
+        loop = loop.parent
+    if loop is None or loop.type == "function_definition":
+        return (), ()
+    func = enclosing_function(loop)
+    assigned: dict[str, None] = {}
+    read: dict[str, None] = {}
+    stack = [loop]
+    while stack:
+        n = stack.pop()
+        if n.type in ("assignment", "augmented_assignment", "for_statement"):
+            left = n.child_by_field_name("left")
+            if left is not None:
+                for ident in _identifiers(left):
+                    assigned[src.text(ident)] = None
+        if n.type == "identifier" and (
+            n.parent is None or n.parent.type != "attribute" or n.prev_sibling is None
+        ):
+            read[src.text(n)] = None
+        stack.extend(reversed(n.children))
+    before: set[str] = set()
+    if func is not None:
+        stack = [func]
+        while stack:
+            n = stack.pop()
+            if n.end_byte <= loop.start_byte and n.type == "assignment":
+                left = n.child_by_field_name("left")
+                if left is not None:
+                    before.update(src.text(i) for i in _identifiers(left))
+            stack.extend(c for c in n.children if c.start_byte < loop.start_byte)
+    stale = tuple(name for name in read if name in before and name not in assigned)
+    return stale, tuple(assigned)
+
+
+def _identifiers(node: Node) -> list[Node]:
+    if node.type == "identifier":
+        return [node]
+    if node.type in ("pattern_list", "tuple_pattern", "list_pattern", "tuple", "list"):
+        return [i for c in node.named_children for i in _identifiers(c)]
+    return []
+
+
 # How a failing test failed says which fix families are likelier: a hang points at loop conditions and
-# updates, unbounded recursion at arguments and base cases, an IndexError at bounds, a None at a missing guard.
+# updates, unbounded recursion at arguments and base cases, an IndexError at bounds, a None at a guard.
 # Multipliers on the rule prior, weighted by the share of failing tests that show the symptom.
 SYMPTOM_FAMILIES: dict[str, dict[str, float]] = {
     "hang": {"mutate-conditional-expression": 1.5, "insert-missing-statement": 1.3, "mutate-operator": 1.2},
@@ -288,6 +338,8 @@ class _PatternGenerator:
         if key is None or key == base or (prop.path, key) in seen:
             return None
         seen.add((prop.path, key))
+        if _drops_recursion(src, prop):
+            score *= RECURSION_DROP_PENALTY
         return Candidate(
             edits=(Edit(prop.path, prop.start, prop.end, prop.text),),
             generator="mask" if self.holes else "rules",
@@ -296,6 +348,23 @@ class _PatternGenerator:
             description=prop.description,
             line=prop.line,
         )
+
+
+# A patch that deletes the last recursive call of a recursive function passes weak tests by doing less work;
+# it is a known overfitting anti-pattern, so such candidates go to the back (not away).
+RECURSION_DROP_PENALTY = 0.3
+
+
+def _drops_recursion(src: Source, prop: Proposal) -> bool:
+    node = src.tree.root_node.descendant_for_byte_range(prop.start, max(prop.start, prop.end - 1))
+    func = enclosing_function(node) if node is not None else None
+    name_node = func.child_by_field_name("name") if func is not None else None
+    if func is None or name_node is None:
+        return False
+    call = src.data[name_node.start_byte : name_node.end_byte] + b"("
+    before = src.data[func.start_byte : func.end_byte]
+    after = src.data[func.start_byte : prop.start] + prop.text + src.data[prop.end : func.end_byte]
+    return before.count(call) > 1 and after.count(call) == 1  # the def line itself holds one
 
 
 class RulesGenerator(_PatternGenerator):

@@ -30,6 +30,8 @@ class Evidence:
     statement_of: Callable[[str, int], int] | None = None
     # maps (path, line) to the header line of the innermost if/while/for that controls it, if any
     controller_of: Callable[[str, int], int | None] | None = None
+    # a static prior in (0, 1] per statement: breaks ties between statements every failing test runs
+    static_prior: Callable[[str, int], float] | None = None
 
 
 def localize(ev: Evidence, limit: int = 40) -> tuple[Location, ...]:
@@ -88,6 +90,8 @@ def localize(ev: Evidence, limit: int = 40) -> tuple[Location, ...]:
     for (path, line), score in scores.items():
         first = ev.statement_of(path, line) if ev.statement_of else line
         key = (path, first)
+        if ev.static_prior is not None:
+            score *= ev.static_prior(path, first)
         if score > merged.get(key, -1.0):
             merged[key] = score
         merged_sources[key] |= sources[(path, line)]
