@@ -67,7 +67,8 @@ def test_a_local_masked_lm_fills_the_hole_and_the_patch_validates(tmp_path: Path
     root = write_project(tmp_path / "p", LESS_OR_EQUAL)
     # Only the mask generator: the rules' operator mutations cannot produce the fix on their own here.
     without = repair(Job(root=root, sandbox="local", budget_s=60, generators=("mask",)))
-    with_model = repair(Job(root=root, sandbox="local", budget_s=120, generators=("mask",), predictor=str(model)))
+    job = Job(root=root, sandbox="local", budget_s=120, generators=("mask",), predictor=str(model))
+    with_model = repair(job)
     assert with_model.status == "fixed", with_model.to_json()
     patch = with_model.patches[0]
     assert patch.generator == "mask" and "+    return a <= b\n" in patch.diff
