@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from repairbot.errors import BadInput, RepairbotError
-from repairbot.models import Job
+from repairbot.models import Job, Report
 from repairbot.parsing import normalized_key
 
 REQUIRED = ("id", "files", "tests")
@@ -135,6 +135,45 @@ def summary_line(results: Sequence[CaseResult], total_s: float) -> str:
     )
 
 
+def run_coevolution_bench(path: Path, *, budget: float, sandbox: str, json_out: Path | None) -> int:
+    """Cases with a `base` revision: obsolete tests to update (expect "test") and real bugs whose test is
+    right (expect "code"). Prints a row per case, the score per kind of change and the false-update rate."""
+    from repairbot.changes.bench import score
+    from repairbot.pipeline import repair
+
+    start = time.monotonic()
+
+    def run_repair(root: Path, base: str) -> Report:
+        job = Job(root=root, base=base, budget_s=budget, sandbox=sandbox, apply=True, job_id=root.name)
+        try:
+            return repair(job)
+        except RepairbotError as err:
+            return Report(status="error", error=str(err))
+
+    summary = score(path, run_repair)
+    rows: list[dict[str, Any]] = summary["rows"]  # type: ignore[assignment]
+    print(f"{'case':<40} {'kind':<22} {'expect':<6} result", flush=True)
+    for row in rows:
+        if row["expect"] == "test":
+            result = "updated" if row["correct"] else "plausible" if row["plausible"] else "missed"
+        else:
+            result = "FALSE UPDATE" if row["false_update"] else "test kept"
+        print(f"{row['id']!s:<40} {row['kind']!s:<22} {row['expect']!s:<6} {result}")
+    if json_out:
+        json_out.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    per_kind: dict[str, list[int]] = summary["per_kind"]  # type: ignore[assignment]
+    print("per kind: " + ", ".join(f"{k} {c}/{t}" for k, (c, t) in sorted(per_kind.items())))
+    updated = f"{summary['obsolete_correct']}/{summary['obsolete_total']}"
+    false = f"{summary['false_updates']}/{summary['code_total']}"
+    rate = summary["false_update_rate"]
+    print(
+        f"summary: obsolete tests updated correctly {updated}, false updates {false} "
+        f"(rate {rate:.2f}), total {time.monotonic() - start:.0f}s",
+        flush=True,
+    )
+    return 0
+
+
 def run_bench(
     path: Path,
     *,
@@ -152,9 +191,7 @@ def run_bench(
         if not cases:
             raise BadInput(f"no case matches --only {','.join(only)}")
     if any("base" in c for c in cases):
-        from repairbot.changes.bench import run_coevolution_bench
-
-        return int(run_coevolution_bench(cases, budget=budget, sandbox=sandbox, json_out=json_out))
+        return run_coevolution_bench(path, budget=budget, sandbox=sandbox, json_out=json_out)
     start = time.monotonic()
     print(f"{'case':<40} {'result':<10} {'time':>7} {'NPC':>5} {'valid.':>6}  rule", flush=True)
     results: list[CaseResult] = []

@@ -16,9 +16,10 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from tree_sitter import Node
 
@@ -133,6 +134,9 @@ class _Repair:
         self.gate = Gate()
         self.tally = _Tally()
         self._predictors = self.load_predictors()  # before any round: a missing model is exit 2, early
+        self.coevo: dict[str, Any] = {}  # change analysis for test co-evolution (empty: none)
+        self.issue_frames: list[tuple[str, int]] = []
+        self.added_tests: tuple[str, ...] = ()
 
     def left(self) -> float:
         return self.deadline - time.monotonic()
@@ -160,7 +164,8 @@ class _Repair:
 
     # -- the whole job ---------------------------------------------------------------------------------------
     def run(self) -> Report:
-        snapshot = Snapshot(self.workspace.base)
+        notes: list[str] = []
+        snapshot = Snapshot(self.workspace.base, self.reproduce(notes))
         run = self.run_suite(snapshot, "baseline")
         if not run.outcomes and not run.collection_errors:
             if run.killed:
@@ -172,21 +177,22 @@ class _Repair:
             )
         if not run.failing:
             raise NothingToRepair("nothing to repair: every test passes")
-        _check_collection(run, set(self.files.source))
         original_failing = run.failing
         self.say(f"{len(original_failing)} failing test(s) of {len(run.outcomes)}")
-        self.gate.remember({})
+        self.gate.remember(dict(snapshot.changed))
+        self.coevo_before = run
+        self.coevo = self.analyze_changes(run, snapshot, notes)
+        _check_collection(run, set(self.files.source), self.coevo.get("obsolete", frozenset()))
         locations: tuple[Location, ...] = ()
         first_locations: tuple[Location, ...] = ()
         feedback: list[Verdict] = []
-        notes: list[str] = []
         for round_no in range(1, self.job.max_rounds + 1):
             round_start = time.monotonic()
             baseline = self.baseline(run)
             locations = self.localize(run)
             if round_no == 1:
                 first_locations = locations
-            if not locations:
+            if not locations and not self.coevo:
                 notes.append("no suspicious statement in the project's source files")
                 break
             best_partial, record = self.round(round_no, snapshot, baseline, locations, feedback)
@@ -203,7 +209,127 @@ class _Repair:
             if not run.failing:  # the partial fix was complete after all (order-dependent tests)
                 self.tally.plausible.append((replace(best_partial, status="plausible"), partial_files))
                 break
-        return self.report(original_failing, first_locations, notes)
+        return self.report(original_failing, first_locations, notes, snapshot_run=run)
+
+    # -- issues: reproduce first ----------------------------------------------------------------------------
+    def reproduce(self, notes: list[str]) -> dict[str, bytes]:
+        """For an issue job: a test that reproduces the report (it joins the patch if the fix validates)."""
+        if not self.job.issue_text:
+            return {}
+        from repairbot.generate.regression import issue_locations, reproduction_test
+
+        self.issue_frames = list(issue_locations(self.job.issue_text, self.job.root))
+        made = reproduction_test(self.job.issue_text, self.job.root)
+        if made is None:
+            notes.append("could not turn the issue into a test; repairing from the existing tests")
+            return {}
+        path, data = made
+        notes.append(f"reproduced the issue as a test in {path}")
+        self.added_tests = (path,)
+        return {path: data}
+
+    # -- test co-evolution: what changed on purpose, and which failing tests are obsolete --------------------
+    def analyze_changes(self, run: TestRun, snapshot: Snapshot, notes: list[str]) -> dict[str, Any]:
+        from repairbot.changes import classify, default_base, extract_changes, materialize
+
+        base = self.job.base
+        presumed = base is None
+        if presumed:
+            if "tests" not in self.job.generators or self.job.prefer == "code":
+                return {}
+            base = default_base(self.job.root)
+            if base is None:
+                return {}
+        assert base is not None
+        try:
+            changes = extract_changes(self.job.root, base)
+        except RepairbotError:
+            if presumed:
+                return {}
+            raise
+        self.say(f"running the tests at {base} (the changes since are intended)")
+        base_tree = materialize(self.job.root, base, self.workspace.scratch / "at-base")
+        spec = RunSpec(base_tree, timeout_s=max(5.0, min(self.job.test_timeout_s, self.left() / 3)),
+                       per_test_timeout_s=self.job.per_test_timeout_s)  # fmt: skip
+        passed_at_base = set(self.sandbox.run(spec).passing)
+        failing = tuple(o for o in run.outcomes if not o.ok)
+        if presumed and not any(o.nodeid in passed_at_base for o in failing):
+            return {}  # the tests did not pass before the last commit either: nothing says it was intended
+        tests = {p: snapshot.read(p) for p in self.files.tests}
+        classes = classify(changes, failing, passed_at_base, tests, coverage=run.coverage)
+        obsolete = sorted(n for n, c in classes.items() if c.kind == "obsolete")
+        what = (
+            "the last commit"
+            if presumed and base == "HEAD~1"
+            else "the uncommitted changes"
+            if presumed
+            else base
+        )
+        notes.append(f"changes since {base} treated as intended ({what}); {len(obsolete)} of "
+                     f"{len(failing)} failing test(s) judged obsolete")  # fmt: skip
+
+        def run_tests(files: Mapping[str, bytes], nodeids: Iterable[str]) -> TestRun:
+            return self.probe("probe", {**snapshot.changed, **files}, tuple(nodeids))
+
+        return {
+            "changes": changes,
+            "classifications": classes,
+            "passed_at_base": passed_at_base,
+            "coverage": run.coverage,
+            "run_tests": run_tests,
+            "base_tree": base_tree,
+            "obsolete": frozenset(obsolete),
+        }
+
+    def probe(
+        self, label: str, files: Mapping[str, bytes], tests: tuple[str, ...], coverage: bool = False
+    ) -> TestRun:
+        """Run some tests on a separate copy of the tree with `files` changed."""
+        tree = self.workspace.tree(label, files)
+        spec = RunSpec(tree, tests=tests, coverage=coverage, timeout_s=60.0,
+                       per_test_timeout_s=self.job.per_test_timeout_s)  # fmt: skip
+        return self.sandbox.run(spec)
+
+    def generator_names(self, failing: Iterable[str]) -> list[str]:
+        """Which generators may answer: an obsolete test is never fixed by undoing the change in the code."""
+        names = list(self.job.generators)
+        if self.job.llm_url and "llm" not in names:
+            names.append("llm")
+        obsolete = self.coevo.get("obsolete", frozenset())
+        pending = set(failing)
+        if self.job.prefer == "code" or not self.coevo:
+            names = [n for n in names if n != "tests"]
+        elif self.job.prefer == "test" or (pending and pending <= obsolete):
+            names = [n for n in names if n == "tests"]
+        return names
+
+    def test_update_rejected(self, verdict: Verdict, files: Mapping[str, bytes]) -> str | None:
+        """The guards against weakening a test, after the update made the suite pass."""
+        from repairbot.changes import base_check_plan, check_base_run, coverage_not_dropped
+
+        tests = {p: d for p, d in files.items() if p in set(self.files.tests)}
+        plan = base_check_plan(self.coevo.get("classifications", {}), tests)
+        if plan is not None:
+            base_tree: Path = self.coevo["base_tree"]
+            for rel, data in plan.files.items():
+                (base_tree / rel).parent.mkdir(parents=True, exist_ok=True)
+                (base_tree / rel).write_bytes(data)
+            try:
+                run = self.sandbox.run(RunSpec(base_tree, tests=plan.nodeids, timeout_s=60.0,
+                                               per_test_timeout_s=self.job.per_test_timeout_s))  # fmt: skip
+            finally:
+                for rel in plan.files:
+                    original = self.workspace.base / rel
+                    if original.exists():
+                        (base_tree / rel).write_bytes(original.read_bytes())
+            reason = check_base_run(plan, run)
+            if reason:
+                return reason
+        nodeids = tuple(n for n in verdict.fixed if n.split("::", 1)[0] in tests)
+        if nodeids and "changes" in self.coevo:
+            after = self.probe("guard", files, nodeids, coverage=True)
+            return coverage_not_dropped(self.coevo["changes"], self.coevo_before, after, nodeids)
+        return None
 
     def localize(self, run: TestRun) -> tuple[Location, ...]:
         from repairbot.parsing import enclosing_function, parse, statement_at
@@ -246,8 +372,18 @@ class _Repair:
             )
             return STRAIGHT_LINE_PRIOR if straight else 1.0
 
-        evidence = localize.Evidence(run, frozenset(self.files.source), statement_of=_memo(statement_of),
-                                     controller_of=controller_of, static_prior=static_prior)  # fmt: skip
+        coevo = getattr(self, "coevo", {})
+        changes = coevo.get("changes")
+        changed = {p: frozenset(ls) for p, ls in changes.changed_lines.items()} if changes is not None else {}
+        evidence = localize.Evidence(
+            run,
+            frozenset(self.files.source),
+            statement_of=_memo(statement_of),
+            controller_of=controller_of,
+            static_prior=static_prior,
+            changed_lines=changed,
+            issue_frames=tuple(self.issue_frames),
+        )
         return localize.localize(evidence)
 
     # -- one round of generate → validate --------------------------------------------------------------------
@@ -270,7 +406,7 @@ class _Repair:
             round=round_no,
             feedback=tuple(feedback),
             predictors=self._predictors,
-            extras={"deadline": self.deadline},
+            extras={**self.coevo, "deadline": self.deadline},
         )
         candidates = self.generate(ctx)
         validator = Validator(self.sandbox, self.workspace, baseline, self.gate)
@@ -286,11 +422,17 @@ class _Repair:
                 continue
             validated += 1
             self.tally.validated += 1
+            files = changed_files(snapshot, verdict.candidate)
+            if verdict.status == "plausible" and verdict.candidate.kind == "test":
+                reason = self.test_update_rejected(verdict, files)
+                if reason:
+                    log.info("test update rejected: %s", reason)
+                    verdict = replace(verdict, status="failed", detail=reason)
             if verdict.status == "plausible":
                 plausible += 1
                 if self.tally.first_plausible_at is None:
                     self.tally.first_plausible_at = self.tally.validated - 1
-                self.tally.plausible.append((verdict, changed_files(snapshot, verdict.candidate)))
+                self.tally.plausible.append((verdict, files))
                 self.say(f"plausible patch: {verdict.candidate.description or verdict.candidate.rule}")
             elif verdict.status == "partial":
                 partial += 1
@@ -301,6 +443,20 @@ class _Repair:
         base_fixed = tuple(sorted(snapshot_fixed(feedback)))
         record = RoundRecord(round_no, base_fixed, self.tally.generated, validated, plausible, partial, 0.0)
         return best_partial, record
+
+    def weakens(self, snapshot: Snapshot, cand: Candidate) -> bool:
+        """A test update that deletes a test or an assertion, or makes one vacuous, is never run at all."""
+        from repairbot.changes import check_not_weakened
+
+        files = changed_files(snapshot, cand)
+        for path in {e.path for e in cand.edits}:
+            original = self.workspace.base / path
+            if original.exists():
+                reason = check_not_weakened(original.read_bytes(), files[path])
+                if reason:
+                    log.info("test update refused before validation: %s", reason)
+                    return True
+        return False
 
     def load_predictors(self) -> tuple[Predictor, ...]:
         """No model: the mask generator uses donors alone. A model re-scores the donors and adds fills."""
@@ -315,9 +471,7 @@ class _Repair:
         """All generators' candidates, best first, within the generation time share."""
         from repairbot.generate.registry import get_generator
 
-        names = list(self.job.generators)
-        if self.job.llm_url and "llm" not in names:
-            names.append("llm")
+        names = self.generator_names(o.nodeid for o in ctx.failing)
         time_cap = time.monotonic() + max(2.0, GENERATION_SHARE * self.left())
         pool: list[Candidate] = []
         streams: list[Iterable[Candidate]] = []
@@ -339,6 +493,7 @@ class _Repair:
                         break
             except Exception as exc:
                 log.warning("generator failed while generating: %s", exc)
+        pool = [c for c in pool if c.kind != "test" or not self.weakens(ctx.snapshot, c)]
         self.tally.generated += len(pool)
         # Best score first; among equal scores the smaller edit, then the generators' own order.
         order = heapq.nsmallest(
@@ -348,7 +503,13 @@ class _Repair:
         return (c for _, c in order)
 
     # -- report ----------------------------------------------------------------------------------------------
-    def report(self, failing: tuple[str, ...], locations: tuple[Location, ...], notes: list[str]) -> Report:
+    def report(
+        self,
+        failing: tuple[str, ...],
+        locations: tuple[Location, ...],
+        notes: list[str],
+        snapshot_run: TestRun | None = None,
+    ) -> Report:
         stats = Stats(
             candidates_generated=self.tally.generated,
             candidates_validated=self.tally.validated,
@@ -356,17 +517,20 @@ class _Repair:
             rounds=len(self.tally.rounds),
             seconds=time.monotonic() - self.started,
         )
-        patches = [self.patch(v, files) for v, files in self.tally.plausible]
-        patches.sort(key=lambda p: (not p.suite_passed, -p.score, _diff_size(p.diff)))
-        patches = patches[: MAX_PLAUSIBLE + 1]
+        prefer = {"test": 0, "code": 1} if self.job.prefer == "test" else {"code": 0, "test": 1}
+        ranked = sorted(
+            ((self.patch(v, files), files) for v, files in self.tally.plausible),
+            key=lambda pf: (not pf[0].suite_passed, prefer[pf[0].kind] if self.job.prefer != "auto" else 0,
+                            -pf[0].score, _diff_size(pf[0].diff)),
+        )[: MAX_PLAUSIBLE + 1]  # fmt: skip
+        if ranked and ranked[0][0].kind == "code":
+            ranked[0] = self.with_regression_test(*ranked[0], notes)
+        patches = [p for p, _ in ranked]
         kind = patches[0].kind if patches else "none"
-        if patches and self.job.apply:
+        if ranked and self.job.apply:
             from repairbot.workspace import apply_to_user_tree
 
-            chosen = next(
-                files for v, files in self.tally.plausible if self.patch(v, files).diff == patches[0].diff
-            )
-            apply_to_user_tree(self.job.root, chosen)
+            apply_to_user_tree(self.job.root, ranked[0][1])
             notes.append("the chosen patch was applied to the working tree (--apply)")
         return Report(
             status="fixed" if patches else "not_fixed",
@@ -380,13 +544,49 @@ class _Repair:
             notes=tuple(notes),
         )
 
+    def with_regression_test(
+        self, patch: Patch, files: dict[str, bytes], notes: list[str]
+    ) -> tuple[Patch, dict[str, bytes]]:
+        """Add a minimal test that fails before the fix and passes after, when no existing test pinpoints the
+        bug (an issue's reproduction test is already in `files`)."""
+        if self.added_tests:
+            return replace(patch, added_tests=self.added_tests), files
+        if self.left() < 5 or not self.coevo_before.failing:
+            return patch, files
+        from repairbot.generate.regression import regression_test
+
+        first = next((o for o in self.coevo_before.outcomes if not o.ok and "::" in o.nodeid), None)
+        path = first.nodeid.split("::", 1)[0] if first else ""
+        if first is None or path not in set(self.files.tests):
+            return patch, files
+        made = regression_test(files.get(path) or (self.workspace.base / path).read_bytes(), first)
+        if made is None:
+            return patch, files
+        test_path, data, nodeid = made
+        before = self.probe("regression-before", {test_path: data}, (nodeid,))
+        after_files = {**files, test_path: data}
+        after = self.probe("regression-after", after_files, (nodeid,))
+        fails_before = any(o.nodeid == nodeid and not o.ok for o in before.outcomes)
+        passes_after = any(o.nodeid == nodeid and o.outcome == "passed" for o in after.outcomes)
+        if not (fails_before and passes_after):
+            notes.append("a regression test was generated but did not fail before and pass after; left out")
+            return patch, files
+        notes.append(f"added regression test {nodeid} (fails before the fix, passes after)")
+        return replace(self.patch_of(patch, after_files), added_tests=(nodeid,)), after_files
+
+    def patch_of(self, patch: Patch, files: dict[str, bytes]) -> Patch:
+        diffs = []
+        for path in sorted(files):
+            before = self.workspace.base / path
+            diffs.append(unified_diff(path, before.read_bytes() if before.exists() else None, files[path]))
+        return replace(patch, diff="".join(diffs), files=tuple(sorted(files)))
+
     def patch(self, verdict: Verdict, files: dict[str, bytes]) -> Patch:
         cand = verdict.candidate
         diffs = []
         for path in sorted(files):
-            original = (
-                (self.workspace.base / path).read_bytes() if (self.workspace.base / path).exists() else b""
-            )
+            before = self.workspace.base / path
+            original = before.read_bytes() if before.exists() else None  # None: a file the patch adds
             diffs.append(unified_diff(path, original, files[path]))
         return Patch(
             diff="".join(diffs),
@@ -459,9 +659,12 @@ def _stores_argument(stmt: Node) -> bool:
     return right is not None and right.type in ("identifier", "none")
 
 
-def _check_collection(run: TestRun, source_files: set[str]) -> None:
-    """Collection errors that point into no source file are the environment's problem, not a bug to fix."""
-    errors = [o for o in run.outcomes if "::" not in o.nodeid and o.outcome == "error"]
+def _check_collection(run: TestRun, source_files: set[str], obsolete: frozenset[str] = frozenset()) -> None:
+    """Collection errors that point into no source file, and that no intended change explains, are the
+    environment's problem, not a bug to fix."""
+    errors = [
+        o for o in run.outcomes if "::" not in o.nodeid and o.outcome == "error" and o.nodeid not in obsolete
+    ]
     if not errors or any(o.frames for o in errors) or len(errors) < len(run.failing):
         return
     first = errors[0]

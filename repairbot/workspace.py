@@ -209,14 +209,16 @@ def check_project(root: Path) -> ProjectFiles:
     return files
 
 
-def unified_diff(path: str, old: bytes, new: bytes, context: int = 3) -> str:
-    """A unified diff of one file (a/ b/ prefixes, `git apply` compatible); line endings kept as they are."""
+def unified_diff(path: str, old: bytes | None, new: bytes, context: int = 3) -> str:
+    """A unified diff of one file (a/ b/ prefixes, `git apply` compatible); line endings kept as they are.
+    `old` None: a new file."""
     import difflib
 
-    enc = encoding_of(old)
-    a = old.decode(enc).splitlines(keepends=True)
+    a = old.decode(encoding_of(old)).splitlines(keepends=True) if old is not None else []
     b = new.decode(encoding_of(new)).splitlines(keepends=True)
-    lines = list(difflib.unified_diff(a, b, f"a/{path}", f"b/{path}", n=context))
+    lines = list(
+        difflib.unified_diff(a, b, f"a/{path}" if old is not None else "/dev/null", f"b/{path}", n=context)
+    )
     if not lines:
         return ""
     out = []

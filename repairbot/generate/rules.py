@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -327,6 +328,12 @@ class _PatternGenerator:
         new = src.data[: prop.start] + prop.text + src.data[prop.end :]
         if new == src.data or not syntax_ok(new):
             return None
+        lo = src.data.rfind(b"\n", 0, prop.start) + 1
+        hi_old = src.data.find(b"\n", prop.end)
+        hi_old = len(src.data) if hi_old < 0 else hi_old
+        hi_new = hi_old + len(prop.text) - (prop.end - prop.start)
+        if _IDENTITY_OP.search(new[lo:hi_new]) and not _IDENTITY_OP.search(src.data[lo:hi_old]):
+            return None  # `x * 1` is `x`: the rule that removes the term says it plainly
         # Only the top-level statements around the edit can differ: dump those, not the whole module.
         first = src.data.count(b"\n", 0, prop.start) + 1
         last = first + prop.text.count(b"\n") + src.data.count(b"\n", prop.start, prop.end)
@@ -349,6 +356,8 @@ class _PatternGenerator:
             line=prop.line,
         )
 
+
+_IDENTITY_OP = re.compile(rb"(?:\*\*?|//?)\s*1(?![\w.])|[-+]\s*0(?![\w.])")
 
 # A patch that deletes the last recursive call of a recursive function passes weak tests by doing less work;
 # it is a known overfitting anti-pattern, so such candidates go to the back (not away).
