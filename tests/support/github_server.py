@@ -745,7 +745,21 @@ Callback = Callable[[Recorded], None]
 
 # -- helpers shared by the App's tests ---------------------------------------------------------------------
 
-PAYLOADS = Path("/work/shared/github-webhook-payloads")
+
+def _payloads_dir() -> Path:
+    """The recorded payloads: $REPAIRBOT_PAYLOADS, else ../shared beside the checkout (as CI lays it out)."""
+    import os
+
+    here = Path(__file__).resolve().parents[2]
+    beside = here.parent / "shared" / "github-webhook-payloads"
+    fixed = Path("/work/shared/github-webhook-payloads")
+    for candidate in (os.environ.get("REPAIRBOT_PAYLOADS"), beside, fixed):
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate)
+    return here.parent / "shared" / "github-webhook-payloads"
+
+
+PAYLOADS = _payloads_dir()
 
 
 def make_app_key() -> tuple[str, str]:

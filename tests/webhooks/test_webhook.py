@@ -12,7 +12,7 @@ import pytest
 
 from repairbot.config import MAX_WEBHOOK_BYTES, Settings
 from repairbot.jobs.queue import build_queue
-from tests.support.github_server import SECRET, LiveServer, payload
+from tests.support.github_server import PAYLOADS, SECRET, LiveServer, payload
 from webhooks.app import create_app, signature, verify_signature
 
 REPO = "octo/widgets"
@@ -105,7 +105,7 @@ def test_oversized_chunked_body_is_413_while_reading(live: LiveServer) -> None:
 
 
 def test_ping_is_answered(live: LiveServer) -> None:
-    body = json.loads(Path("/work/shared/github-webhook-payloads/ping/payload.json").read_text())
+    body = json.loads((PAYLOADS / "ping/payload.json").read_text())
     response = post(live.url, "ping", body, delivery="ping-1")
     assert response.status_code == 200
     assert response.json()["status"] == "pong"
@@ -196,9 +196,7 @@ def test_each_trigger_family_is_queued(live: LiveServer, settings: Settings, tmp
 
 
 def test_installation_bookkeeping(live: LiveServer, settings: Settings) -> None:
-    created = json.loads(
-        Path("/work/shared/github-webhook-payloads/installation/created.payload.json").read_text()
-    )
+    created = json.loads((PAYLOADS / "installation/created.payload.json").read_text())
     response = post(live.url, "installation", created, delivery="i-1")
     assert response.status_code == 200 and response.json()["status"] == "recorded"
     inst_id = created["installation"]["id"]
@@ -207,18 +205,14 @@ def test_installation_bookkeeping(live: LiveServer, settings: Settings) -> None:
     assert recorded is not None
     assert recorded["repositories"] == sorted(r["full_name"] for r in created["repositories"])
 
-    added = json.loads(
-        Path("/work/shared/github-webhook-payloads/installation_repositories/added.payload.json").read_text()
-    )
+    added = json.loads((PAYLOADS / "installation_repositories/added.payload.json").read_text())
     added["installation"]["id"] = inst_id
     added["repositories_added"] = [{"full_name": "octo/new-one"}]
     assert post(live.url, "installation_repositories", added, delivery="i-2").json()["status"] == "recorded"
     recorded = store.installation(inst_id)
     assert recorded is not None and "octo/new-one" in recorded["repositories"]
 
-    deleted = json.loads(
-        Path("/work/shared/github-webhook-payloads/installation/deleted.payload.json").read_text()
-    )
+    deleted = json.loads((PAYLOADS / "installation/deleted.payload.json").read_text())
     deleted["installation"]["id"] = inst_id
     assert post(live.url, "installation", deleted, delivery="i-3").json()["status"] == "recorded"
     assert store.installation(inst_id) is None
