@@ -50,8 +50,10 @@ log = logging.getLogger("repairbot.pipeline")
 Progress = Callable[[str], None]
 
 GENERATION_SHARE = 0.15  # at most this share of the remaining budget goes to generating candidates
-MAX_PLAUSIBLE = 5
-STRAIGHT_LINE_PRIOR = 0.85  # patches kept in the report besides the chosen one
+MAX_PLAUSIBLE = 5  # patches kept in the report besides the chosen one
+STRAIGHT_LINE_PRIOR = 0.85  # localization weight of functions that only store their arguments
+# A candidate that hangs costs at least this much per test; correct code runs such tests in milliseconds.
+PER_TEST_FLOOR_S = 0.5
 _FILE_LINE = re.compile(r'File "([^"]+)", line (\d+)')
 
 
@@ -157,7 +159,7 @@ class _Repair:
     def baseline(self, run: TestRun) -> Baseline:
         durations = [o.duration for o in run.outcomes if o.outcome == "passed"]
         slowest = max(durations, default=0.05)
-        per_test = min(self.job.per_test_timeout_s, max(1.0, 5 * slowest))
+        per_test = min(self.job.per_test_timeout_s, max(PER_TEST_FLOOR_S, 5 * slowest))
         normal = sum(o.duration for o in run.outcomes if o.outcome != "timeout")
         suite = min(self.job.test_timeout_s, 3 * normal + 2 * per_test + 5)
         return Baseline(run, self.files.tests, per_test, suite)
