@@ -11,11 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shlex
 import subprocess
 import sys
 from pathlib import Path
 
+from repairbot.cli import split_test_cmd
 from repairbot.errors import BadInput, RepairbotError
 from repairbot.models import Job, Report
 from repairbot.report import markdown_summary, write_json
@@ -85,7 +85,7 @@ def main() -> int:
     test_cmd = _input("test-command")
     job = Job(
         root=root,
-        test_cmd=tuple(shlex.split(test_cmd)) if test_cmd else None,
+        test_cmd=split_test_cmd(test_cmd),
         base=_base_of(event, root),
         budget_s=budget,
         sandbox=_input("sandbox", "docker"),

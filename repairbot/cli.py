@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from repairbot.errors import RepairbotError
+from repairbot.errors import BadInput, RepairbotError
 from repairbot.models import Job, Report
 
 
@@ -62,6 +62,15 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", type=Path, metavar="FILE", help="write the JSON report here")
 
 
+def split_test_cmd(text: str | None) -> tuple[str, ...] | None:
+    if not text:
+        return None
+    try:
+        return tuple(shlex.split(text))
+    except ValueError as exc:
+        raise BadInput(f"--test-cmd cannot be parsed: {exc}") from None
+
+
 def _progress(quiet: bool) -> tuple[Callable[[str], None], Callable[[], None]]:
     """A live status line on a terminal, plain lines otherwise; (update, finish)."""
     if quiet:
@@ -82,7 +91,7 @@ def _cmd_repair(args: argparse.Namespace) -> int:
 
     job = Job(
         root=args.path.resolve(),
-        test_cmd=tuple(shlex.split(args.test_cmd)) if args.test_cmd else None,
+        test_cmd=split_test_cmd(args.test_cmd),
         base=args.base,
         budget_s=args.budget,
         max_candidates=args.max_candidates,
@@ -117,8 +126,7 @@ def _cmd_localize(args: argparse.Namespace) -> int:
     from repairbot.pipeline import locate
     from repairbot.report import write_json
 
-    test_cmd = tuple(shlex.split(args.test_cmd)) if args.test_cmd else None
-    job = Job(root=args.path.resolve(), test_cmd=test_cmd, sandbox=args.sandbox)
+    job = Job(root=args.path.resolve(), test_cmd=split_test_cmd(args.test_cmd), sandbox=args.sandbox)
     update, finish = _progress(False)
     try:
         report = locate(job, update)
