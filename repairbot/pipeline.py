@@ -475,6 +475,7 @@ class _Repair:
 
         names = self.generator_names(o.nodeid for o in ctx.failing)
         time_cap = time.monotonic() + max(2.0, GENERATION_SHARE * self.left())
+        ctx.extras["generation_deadline"] = time_cap
         pool: list[Candidate] = []
         streams: list[Iterable[Candidate]] = []
         for name in names:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import heapq
 import math
 import re
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -286,7 +287,10 @@ class _PatternGenerator:
         heap: list[tuple[float, int, Proposal]] = []
         seq = 0
         emitted = 0
+        stop_at = ctx.extras.get("generation_deadline")
         for i, loc in enumerate(locs):
+            if isinstance(stop_at, float) and time.monotonic() > stop_at:
+                break  # out of generation time (a model can be slow): what is queued still goes out
             src = sources.get(loc.path) if loc.path in sources else self._source(ctx, loc.path, sources)
             if src is not None:
                 stmt = statement_at(src.tree, loc.line)
@@ -306,6 +310,14 @@ class _PatternGenerator:
                     emitted += 1
                     if emitted >= ctx.limit:
                         return
+        while heap:
+            score, _, prop = heapq.heappop(heap)
+            cand = self._gate(prop, -score, sources, seen_keys)
+            if cand is not None:
+                yield cand
+                emitted += 1
+                if emitted >= ctx.limit:
+                    return
 
     def _source(self, ctx: GenerationContext, path: str, cache: dict[str, Source | None]) -> Source | None:
         try:
