@@ -19,15 +19,8 @@ from tree_sitter import Node
 
 from repairbot.changes.classify import split_nodeid, test_node
 from repairbot.changes.pyast import has_error, parse, text, walk
+from repairbot.generate.tests import failing_line
 from repairbot.models import TestOutcome
-
-
-def _failing_line(outcome: TestOutcome, path: str) -> int | None:
-    for p, line in reversed(outcome.frames):
-        if p == path:
-            return line
-    found = re.findall(rf"^{re.escape(path)}:(\d+): ", outcome.longrepr, re.M)
-    return int(found[-1]) if found else None
 
 
 def _top_statement(block: Node, line: int) -> Node | None:
@@ -63,7 +56,7 @@ def regression_test(
     unless `always`, or when the failing statement cannot be found."""
     path, names = split_nodeid(failing.nodeid)
     fn = test_node(source, failing.nodeid)
-    line = _failing_line(failing, path)
+    line = failing_line(failing, path)
     if fn is None or line is None:
         return None
     body = fn.child_by_field_name("body")

@@ -406,7 +406,8 @@ _EQUAL_METHODS = (
 )
 
 
-def _failing_line(outcome: TestOutcome, path: str) -> int | None:
+def failing_line(outcome: TestOutcome, path: str) -> int | None:
+    """The line of `path` where `outcome` failed (its innermost frame there)."""
     for p, line in reversed(outcome.frames):
         if p == path:
             return line
@@ -591,7 +592,7 @@ def value_edit(
     fn = test_node(src, outcome.nodeid)
     if fn is None:
         return None, "test function not found"
-    line = _failing_line(outcome, path)
+    line = failing_line(outcome, path)
     if line is None:
         return None, "failing line unknown"
     stmt = _statement_at(fn, line)
@@ -640,7 +641,7 @@ def value_edit(
 def probe_source(src: bytes, outcome: TestOutcome, path: str) -> bytes | None:
     """A copy of the test file whose failing equality assertion reports `repr()` of its left (actual) side."""
     fn = test_node(src, outcome.nodeid)
-    line = _failing_line(outcome, path)
+    line = failing_line(outcome, path)
     if fn is None or line is None:
         return None
     stmt = _statement_at(fn, line)
