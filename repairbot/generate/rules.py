@@ -289,9 +289,9 @@ class _PatternGenerator:
         emitted = 0
         stop_at = ctx.extras.get("generation_deadline")
         for i, loc in enumerate(locs):
-            if isinstance(stop_at, float) and time.monotonic() > stop_at:
-                break  # out of generation time (a model can be slow): what is queued still goes out
-            src = sources.get(loc.path) if loc.path in sources else self._source(ctx, loc.path, sources)
+            # Out of generation time (a model can be slow): queue nothing more, but what is queued goes out.
+            out_of_time = isinstance(stop_at, float) and time.monotonic() > stop_at
+            src = None if out_of_time else self._source_of(ctx, loc.path, sources)
             if src is not None:
                 stmt = statement_at(src.tree, loc.line)
                 if stmt is not None and (loc.path, stmt.start_byte) not in seen_stmts:
@@ -301,7 +301,8 @@ class _PatternGenerator:
                         weight = weights.get(family.get(prop.rule, ""), 1.0)
                         heapq.heappush(heap, (-loc.score * prop.score * weight, seq, prop))
                         seq += 1
-            bound = locs[i + 1].score * top_prior if i + 1 < len(locs) else -math.inf
+            last = out_of_time or i + 1 == len(locs)
+            bound = -math.inf if last else locs[i + 1].score * top_prior
             while heap and -heap[0][0] >= bound:
                 score, _, prop = heapq.heappop(heap)
                 cand = self._gate(prop, -score, sources, seen_keys)
@@ -310,14 +311,11 @@ class _PatternGenerator:
                     emitted += 1
                     if emitted >= ctx.limit:
                         return
-        while heap:
-            score, _, prop = heapq.heappop(heap)
-            cand = self._gate(prop, -score, sources, seen_keys)
-            if cand is not None:
-                yield cand
-                emitted += 1
-                if emitted >= ctx.limit:
-                    return
+            if out_of_time:
+                return
+
+    def _source_of(self, ctx: GenerationContext, path: str, cache: dict[str, Source | None]) -> Source | None:
+        return cache[path] if path in cache else self._source(ctx, path, cache)
 
     def _source(self, ctx: GenerationContext, path: str, cache: dict[str, Source | None]) -> Source | None:
         try:
