@@ -12,12 +12,13 @@ is put back on the queue by `stale_runs` + the worker's recovery loop.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,8 @@ SCHEMA = (
 )
 
 ACTIVE = ("queued", "running")
+log = logging.getLogger("repairbot.jobs")
+_SCHEMA_LOCK = 0x7265_7061_6972  # "repair": the advisory lock key that serializes schema creation
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +125,10 @@ class Store:
                 f"unsupported REPAIRBOT_DATABASE_URL: {url} (use sqlite:/// or postgresql://)"
             )
         with self._tx() as cur:
+            if self.kind == "postgres":
+                # CREATE … IF NOT EXISTS is not safe against itself in PostgreSQL: a server and workers
+                # starting together on an empty database would collide on the catalog. Take turns.
+                cur.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
             for ddl in SCHEMA:
                 cur.execute(ddl)
 
@@ -129,7 +136,7 @@ class Store:
 
     def _connect(self) -> Any:
         conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        if conn is not None and not (self.kind == "postgres" and (conn.closed or conn.broken)):
             return conn
         if self.kind == "sqlite":
             conn = sqlite3.connect(self._path, timeout=30, isolation_level=None, check_same_thread=False)
@@ -148,15 +155,32 @@ class Store:
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s") if self.kind == "postgres" else sql
 
+    def _cursor(self, first: str, params: Sequence[Any] = ()) -> Any:
+        """A cursor that ran `first`. A PostgreSQL connection lost while idle (a server restart, a failover,
+        an idle timeout) fails on its first statement, before anything was done: reconnect, run it again."""
+        for retry in (False, True):
+            conn = self._connect()
+            cur = conn.cursor()
+            try:
+                cur.execute(first, tuple(params))
+                return cur
+            except Exception:
+                cur.close()
+                if retry or self.kind != "postgres" or not conn.broken:
+                    raise
+                log.warning("the PostgreSQL connection was lost; reconnecting")
+        raise AssertionError("unreachable")
+
     @contextmanager
     def _tx(self) -> Iterator[_Cursor]:
-        conn = self._connect()
-        cur = conn.cursor()
-        cur.execute("BEGIN IMMEDIATE" if self.kind == "sqlite" else "BEGIN")
+        cur = self._cursor("BEGIN IMMEDIATE" if self.kind == "sqlite" else "BEGIN")
         try:
             yield _Cursor(cur, self._sql)
         except BaseException:
-            cur.execute("ROLLBACK")
+            # A connection lost mid-transaction cannot roll back (the server already did); the next call
+            # reconnects.
+            with suppress(Exception):
+                cur.execute("ROLLBACK")
             raise
         else:
             cur.execute("COMMIT")
@@ -164,9 +188,8 @@ class Store:
             cur.close()
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        cur = self._connect().cursor()
+        cur = self._cursor(self._sql(sql), params)
         try:
-            cur.execute(self._sql(sql), tuple(params))
             return list(cur.fetchall())
         finally:
             cur.close()

@@ -65,12 +65,15 @@ class _Heartbeat:
         self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{run_id}", daemon=True)
 
     def _beat(self) -> None:
-        while not self._stop.wait(self.lease_s / 3):
-            try:
-                self.store.renew(self.run_id, self.owner, self.lease_s)
-                self.store.renew_lock(self.lock, self.owner, self.lease_s)
-            except Exception:
-                log.exception("heartbeat failed for run %s", self.run_id)
+        try:
+            while not self._stop.wait(self.lease_s / 3):
+                try:
+                    self.store.renew(self.run_id, self.owner, self.lease_s)
+                    self.store.renew_lock(self.lock, self.owner, self.lease_s)
+                except Exception:
+                    log.exception("heartbeat failed for run %s", self.run_id)
+        finally:
+            self.store.close()  # this thread's connection; a thread per job must not leave one per job
 
     def __enter__(self) -> _Heartbeat:
         self._thread.start()

@@ -1,5 +1,14 @@
 from __future__ import annotations
 
 from tests.support.github_server import app_key, github, make_settings
+from tests.support.servers import postgres_server, postgres_url, redis_server, redis_url
 
-__all__ = ["app_key", "github", "make_settings"]
+__all__ = [
+    "app_key",
+    "github",
+    "make_settings",
+    "postgres_server",
+    "postgres_url",
+    "redis_server",
+    "redis_url",
+]
