@@ -6,6 +6,7 @@ finding it); reviews, comments and replies carry a hidden marker that is looked 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from github import GithubException
@@ -41,6 +42,20 @@ def find_open_pr(repo: Repository, branch: str) -> PullRequest | None:
 
 def open_repairbot_prs(repo: Repository) -> int:
     return sum(1 for pr in repo.get_pulls(state="open") if pr.head.ref.startswith(BRANCH_PREFIX))
+
+
+def repairbot_prs_created_since(repo: Repository, since: float) -> int:
+    """Pull requests from repairbot's branches created at or after `since` (epoch seconds), open or closed:
+    what GitHub knows was opened, whichever server or database opened it. Newest first, so only the pages
+    back to `since` are fetched, not the repository's whole history."""
+    start = datetime.fromtimestamp(since, UTC)
+    count = 0
+    for pr in repo.get_pulls(state="all", sort="created", direction="desc"):
+        if pr.created_at < start:
+            break
+        if pr.head.ref.startswith(BRANCH_PREFIX):
+            count += 1
+    return count
 
 
 def open_or_update_pr(

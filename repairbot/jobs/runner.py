@@ -187,7 +187,13 @@ def _rate_limited(ctx: Context, repo: Repository, cfg: RepoConfig, branch: str) 
         return None  # updating an existing PR is always allowed
     if publish.open_repairbot_prs(repo) >= cfg.max_open_prs:
         return f"{cfg.max_open_prs} repairbot pull requests are already open (max_open_prs)"
-    if ctx.store.prs_opened_since(ctx.run.repo, time.time() - 3600) >= cfg.prs_per_hour:
+    since = time.time() - 3600
+    opened = ctx.store.prs_opened_since(ctx.run.repo, since)
+    if opened < cfg.prs_per_hour:
+        # This database's records miss what another server, or this one before its database was wiped,
+        # opened; GitHub has them all.
+        opened = max(opened, publish.repairbot_prs_created_since(repo, since))
+    if opened >= cfg.prs_per_hour:
         return f"{cfg.prs_per_hour} pull requests were opened in the last hour (prs_per_hour)"
     return None
 

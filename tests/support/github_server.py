@@ -4,8 +4,8 @@ It keeps state in memory (repositories backed by local bare git repositories, pu
 comments, issue comments, check runs, commit comments), checks authentication the way GitHub does (an RS256
 JWT signed by the App's key for /app endpoints, an installation token elsewhere), validates what GitHub
 validates for the calls we make (a PR's head branch must exist; one open PR per head; review comments must sit
-on the PR's diff), records every request, and can inject failures: 5xx, 403 secondary rate limits with
-Retry-After, and 422 "A pull request already exists".
+on the PR's diff), lists pull requests in GitHub's order and pages, records every request, and can inject
+failures: 5xx, 403 secondary rate limits with Retry-After, and 422 "A pull request already exists".
 """
 
 from __future__ import annotations
@@ -75,6 +75,24 @@ class State:
     next_id: int = 1000
 
 
+@dataclass
+class Page:
+    """One page of a list answer; `next_url` becomes the Link header PyGithub follows for the next page."""
+
+    items: list[Any]
+    next_url: str | None
+
+
+def paginate(url: str, query: dict[str, str], items: list[Any]) -> Page:
+    """GitHub's pagination: `per_page` (default 30, at most 100) and `page` (from 1)."""
+    per_page = max(1, min(int(query.get("per_page") or 30), 100))
+    page = max(1, int(query.get("page") or 1))
+    chunk = items[(page - 1) * per_page : page * per_page]
+    more = len(items) > page * per_page
+    next_query = "&".join(f"{k}={v}" for k, v in {**query, "page": str(page + 1)}.items())
+    return Page(chunk, f"{url}?{next_query}" if more else None)
+
+
 class ApiError(Exception):
     def __init__(self, status: int, message: str, errors: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message)
@@ -142,9 +160,14 @@ class GitHubServer:
         base_ref: str,
         base_sha: str,
         user: str = "octocat",
+        created_at: datetime | None = None,
+        state: str = "open",
     ) -> dict[str, Any]:
         with self.lock:
             pr = self._pull_json(full_name, number, head_ref, head_sha, base_ref, base_sha, "", "", user)
+            if created_at is not None:
+                pr["created_at"] = pr["updated_at"] = created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+            pr["state"] = state
             self.state.pulls[full_name][number] = pr
             return pr
 
@@ -381,7 +404,11 @@ class GitHubServer:
                 except Exception as err:  # a bug in the test server must be visible, not a hang
                     status, payload = 500, {"message": f"test server error: {type(err).__name__}: {err}"}
                 record.status = status
-                self._send(status, payload)
+                if isinstance(payload, Page):
+                    link = {"Link": f'<{payload.next_url}>; rel="next"'} if payload.next_url else {}
+                    self._send(status, payload.items, link)
+                else:
+                    self._send(status, payload)
 
             def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
                 data = b"" if payload is None else json.dumps(payload).encode()
@@ -531,7 +558,10 @@ class GitHubServer:
                 if (state == "all" or p["state"] == state)
                 and (head is None or f"{owner}:{p['head']['ref']}" == head)
             ]
-            return 200, found
+            # GitHub's order: by creation (or update), newest first unless direction=asc, number breaks ties.
+            key = "updated_at" if query.get("sort") == "updated" else "created_at"
+            found.sort(key=lambda p: (p[key], p["number"]), reverse=query.get("direction", "desc") == "desc")
+            return 200, paginate(f"{self.url}/repos/{full}/pulls", query, found)
         if rest == "/pulls" and method == "POST":
             return self._create_pull(full, body)
         m = re.fullmatch(r"/pulls/(\d+)(/.*)?", rest)
