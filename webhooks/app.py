@@ -118,5 +118,7 @@ def serve(host: str, port: int) -> None:
     """`repairbot serve --host H --port P`."""
     import uvicorn
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from repairbot.jobs.worker import service_logging
+
+    service_logging()
     uvicorn.run(create_app(), host=host, port=port, access_log=False, log_level="info")

@@ -23,9 +23,17 @@ def _recovery_loop(queue: Queue, stop: threading.Event) -> None:
             return
 
 
+def service_logging() -> None:
+    """A long-running service (worker, webhook server) logs what it does, INFO and up with timestamps,
+    replacing the one-shot commands' set-up the CLI made (warnings only); `--debug` keeps DEBUG."""
+    root = logging.getLogger()
+    level = min(root.level, logging.INFO) if root.handlers else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s", force=True)
+
+
 def run_worker(concurrency: int = 1, settings: Settings | None = None) -> None:
     """Consume jobs until interrupted (SIGINT/SIGTERM), `concurrency` jobs at a time (threads)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    service_logging()
     queue = build_queue(settings or Settings.from_env())
     stop = threading.Event()
     thread = threading.Thread(target=_recovery_loop, args=(queue, stop), name="recovery", daemon=True)

@@ -34,6 +34,7 @@ from tests.support.github_server import (
     run_git,
     settings_env,
 )
+from tests.support.servers import on_both_backends
 from webhooks.app import create_app, signature
 
 REPO = "octo/widgets"
@@ -351,16 +352,25 @@ def test_a_retried_job_after_a_crash_updates_the_same_pr(world: World) -> None:
     assert len(world.github.pulls(REPO)) == 1
 
 
-def _start_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, **settings_env(settings), "REPAIRBOT_TEST_ENGINE_DELAY": "4"}
+def _start_worker(settings: Settings, log: Path, **env: str) -> subprocess.Popen[bytes]:
+    """`repairbot worker` in its own process (group), configured through the environment as deployed."""
+    env = {**os.environ, **settings_env(settings), "REPAIRBOT_TEST_ENGINE_DELAY": "4", **env}
     return subprocess.Popen(
-        [sys.executable, "-m", "repairbot.jobs.worker", "1"],
+        [sys.executable, "-m", "repairbot", "worker", "--concurrency", "1"],
         cwd=ROOT,
         env=env,
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+
+
+def _stop_workers(*workers: subprocess.Popen[bytes]) -> None:
+    for worker in workers:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGTERM)
+    for worker in workers:
+        worker.wait(20)
 
 
 def _wait(predicate: Callable[[], bool], timeout: float, what: str) -> None:
@@ -372,10 +382,14 @@ def _wait(predicate: Callable[[], bool], timeout: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+@on_both_backends
 def test_a_worker_killed_mid_job_loses_nothing_and_opens_no_duplicate(
-    tmp_path: Path, github: GitHubServer, make_settings: Callable[..., Settings]
+    tmp_path: Path,
+    github: GitHubServer,
+    make_settings: Callable[..., Settings],
+    backends: dict[str, str],
 ) -> None:
-    settings = make_settings(engine="tests.jobs.engines:slow", job_lease_s=3.0)
+    settings = make_settings(engine="tests.jobs.engines:slow", job_lease_s=3.0, **backends)
     log = tmp_path / "worker.log"
     for w in _world(tmp_path, github, settings, BUGGY):
         job = w.post("push", w.push_payload(), "kill-1").json()["job"]
@@ -390,17 +404,65 @@ def test_a_worker_killed_mid_job_loses_nothing_and_opens_no_duplicate(
             os.killpg(worker.pid, signal.SIGKILL)  # mid-job: the engine is sleeping
             worker.wait(10)
             assert w.run(job).status == "running" and github.pulls(REPO) == []
-            worker = _start_worker(settings, log)
+            assert w.queue.pending() == 0  # the task left the queue with the dead worker; the record has it
+            worker = _start_worker(settings, log, REPAIRBOT_TEST_ENGINE_DELAY="0")
             _wait(lambda: status() in ("succeeded", "failed"), 180, "the job to finish after recovery")
         finally:
-            if worker.poll() is None:
-                os.killpg(worker.pid, signal.SIGTERM)
-                worker.wait(20)
+            _stop_workers(worker)
         run = w.run(job)
         assert (run.status, run.outcome) == ("succeeded", "pr_opened"), (run.error, log.read_text()[-3000:])
         assert run.attempts == 2
         assert len(github.pulls(REPO)) == 1
         assert len(github.calls("POST", rf"^/repos/{REPO}/pulls$")) == 1
+
+
+def test_two_workers_share_a_redis_queue_and_postgres_records_one_job_per_repo_at_a_time(
+    tmp_path: Path,
+    github: GitHubServer,
+    make_settings: Callable[..., Settings],
+    redis_url: str,
+    postgres_url: str,
+) -> None:
+    """The scaled-out deployment: the webhook server enqueues on Redis, two `repairbot worker` processes
+    consume it and share run records and locks in PostgreSQL. Two deliveries of the same failing push land
+    on both workers at once; the repository's lock makes them run one after the other, and the second
+    updates the first's pull request: exactly one PR."""
+    settings = make_settings(engine="tests.jobs.engines:slow", queue_url=redis_url, database_url=postgres_url)
+    engine_log = tmp_path / "engine.jsonl"
+    logs = [tmp_path / "worker-a.log", tmp_path / "worker-b.log"]
+    for w in _world(tmp_path, github, settings, BUGGY):
+        env = {"REPAIRBOT_TEST_ENGINE_DELAY": "0", "REPAIRBOT_TEST_ENGINE_LOG": str(engine_log)}
+        workers = [_start_worker(settings, log, **env) for log in logs]
+        try:
+            _wait(
+                lambda: all("consumer started" in log.read_text() for log in logs),
+                60,
+                "both workers to start consuming",
+            )
+            jobs = [w.post("push", w.push_payload(), f"twice-{i}").json()["job"] for i in (1, 2)]
+
+            def done(w: World = w, jobs: list[str] = jobs) -> bool:
+                return all(w.run(job).status in ("succeeded", "failed") for job in jobs)
+
+            _wait(done, 180, "both jobs to finish")
+        finally:
+            _stop_workers(*workers)
+        text = "\n".join(log.read_text() for log in logs)
+        runs = [w.run(job) for job in jobs]
+        assert sorted((r.status, r.outcome) for r in runs) == [
+            ("succeeded", "pr_opened"),
+            ("succeeded", "pr_updated"),
+        ], ([r.error for r in runs], text[-3000:])
+        assert len(github.pulls(REPO)) == 1
+        assert len(github.calls("POST", rf"^/repos/{REPO}/pulls$")) == 1
+        # Both workers took a job from the queue; the one that found the repository locked waited.
+        for log in logs:
+            assert f"run {jobs[0]}" in log.read_text() or f"run {jobs[1]}" in log.read_text()
+        assert f"waits for {REPO}:branch:main" in text
+        first, second = sorted(
+            (json.loads(line) for line in engine_log.read_text().splitlines()), key=lambda r: r["start"]
+        )
+        assert first["end"] <= second["start"], "two jobs on one repository ran at the same time"
 
 
 def _docker_ok() -> bool:

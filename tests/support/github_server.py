@@ -953,4 +953,6 @@ def settings_env(settings: Any) -> dict[str, str]:
         "REPAIRBOT_RETRY_BASE_S": str(settings.retry_base_s),
         "REPAIRBOT_JOB_LEASE_S": str(settings.job_lease_s),
         **({"REPAIRBOT_ENGINE": settings.engine} if settings.engine else {}),
+        **({"REPAIRBOT_DATABASE_URL": settings.database_url} if settings.database_url else {}),
+        **({"REPAIRBOT_QUEUE_URL": settings.queue_url} if settings.queue_url else {}),
     }

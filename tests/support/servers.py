@@ -227,3 +227,23 @@ def postgres_server() -> Iterator[PostgresServer]:
 def postgres_url(postgres_server: PostgresServer) -> str:
     """A fresh PostgreSQL database for this test."""
     return postgres_server.create_database()
+
+
+# -- both ------------------------------------------------------------------------------------------------
+
+
+BACKENDS = ("sqlite", "redis+postgres")
+# A test so marked runs twice: on the embedded defaults, and on a real Redis queue and PostgreSQL records.
+on_both_backends = pytest.mark.parametrize("backends", BACKENDS, indirect=True)
+
+
+@pytest.fixture
+def backends(request: pytest.FixtureRequest) -> dict[str, str]:
+    """Settings overrides for where the queue and the run records live (REPAIRBOT_QUEUE_URL,
+    REPAIRBOT_DATABASE_URL): the embedded SQLite defaults unless the test is marked `on_both_backends`."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        return {}
+    return {
+        "queue_url": request.getfixturevalue("redis_url"),
+        "database_url": request.getfixturevalue("postgres_url"),
+    }

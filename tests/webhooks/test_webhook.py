@@ -13,6 +13,7 @@ import pytest
 from repairbot.config import MAX_WEBHOOK_BYTES, Settings
 from repairbot.jobs.queue import build_queue
 from tests.support.github_server import PAYLOADS, SECRET, LiveServer, payload
+from tests.support.servers import on_both_backends
 from webhooks.app import create_app, signature, verify_signature
 
 REPO = "octo/widgets"
@@ -29,8 +30,8 @@ def test_github_published_test_vector() -> None:
 
 
 @pytest.fixture
-def settings(make_settings: Callable[..., Settings]) -> Settings:
-    return make_settings()
+def settings(make_settings: Callable[..., Settings], backends: dict[str, str]) -> Settings:
+    return make_settings(**backends)
 
 
 @pytest.fixture
@@ -111,6 +112,7 @@ def test_ping_is_answered(live: LiveServer) -> None:
     assert response.json()["status"] == "pong"
 
 
+@on_both_backends
 def test_push_is_queued_once_and_redelivery_is_duplicate(
     live: LiveServer, settings: Settings, tmp_path: Path
 ) -> None:
@@ -131,6 +133,7 @@ def test_push_is_queued_once_and_redelivery_is_duplicate(
     assert queue.store.count_runs() == 1
 
 
+@on_both_backends
 def test_dedup_survives_a_restart(settings: Settings, tmp_path: Path) -> None:
     body = push_payload(tmp_path)
     with LiveServer(create_app(settings)) as one:
@@ -177,6 +180,7 @@ def test_commands_only_from_users_with_write_access(live: LiveServer, tmp_path: 
     assert post(live.url, "issue_comment", body, delivery="c-3").json()["status"] == "ignored"
 
 
+@on_both_backends
 def test_each_trigger_family_is_queued(live: LiveServer, settings: Settings, tmp_path: Path) -> None:
     remote = tmp_path / "remote.git"
     cases = [
@@ -195,6 +199,7 @@ def test_each_trigger_family_is_queued(live: LiveServer, settings: Settings, tmp
         assert run is not None and run.trigger == trigger
 
 
+@on_both_backends
 def test_installation_bookkeeping(live: LiveServer, settings: Settings) -> None:
     created = json.loads((PAYLOADS / "installation/created.payload.json").read_text())
     response = post(live.url, "installation", created, delivery="i-1")
