@@ -111,15 +111,25 @@ def _git(git_dir: Path, *args: str) -> str:
 class GitHubServer:
     """Start with `with GitHubServer(app_id, public_key_pem) as gh:`; `gh.url` is PyGithub's base_url."""
 
-    def __init__(self, app_id: str, public_key_pem: str, token_ttl_s: float = 3600.0) -> None:
+    def __init__(
+        self,
+        app_id: str,
+        public_key_pem: str,
+        token_ttl_s: float = 3600.0,
+        bind: str = "127.0.0.1",
+        public_host: str | None = None,
+    ) -> None:
+        """`bind` and `public_host` serve clients elsewhere (containers: bind 0.0.0.0, public_host the name
+        they reach this machine by); the URLs in answers use `public_host`."""
         self.app_id = str(app_id)
+        self.public_host = public_host
         self.public_key = public_key_pem
         self.token_ttl_s = token_ttl_s
         self.state = State()
         self.requests: list[Recorded] = []
         self.faults: list[Fault] = []
         self.lock = threading.RLock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._httpd = ThreadingHTTPServer((bind, 0), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
@@ -128,7 +138,7 @@ class GitHubServer:
     @property
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"http://{self.public_host or host!s}:{port}"
 
     def __enter__(self) -> GitHubServer:
         self._thread.start()
