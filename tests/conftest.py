@@ -1,4 +1,4 @@
-"""Fixtures shared by the test packages: the local GitHub API server, and real Redis and PostgreSQL servers."""
+"""Fixtures shared by the test packages: the local GitHub API server, real Redis and PostgreSQL servers."""
 
 from __future__ import annotations
 
