@@ -14,6 +14,7 @@ REPAIRBOT_STOP_ON_TIMEOUT  "1": stop the session after the first test that times
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -22,6 +23,7 @@ from collections.abc import Generator
 from typing import Any
 
 import pytest
+from _pytest._code import Traceback
 
 _ROOT = os.path.realpath(os.environ.get("REPAIRBOT_ROOT", os.getcwd()))
 _EVENTS_PATH = os.environ.get("REPAIRBOT_EVENTS")
@@ -46,6 +48,7 @@ def _emit(record: dict[str, Any]) -> None:
         _events.write(json.dumps(record) + "\n")
 
 
+@functools.lru_cache(maxsize=4096)
 def _rel(path: str) -> str | None:
     real = os.path.realpath(path)
     if real == _ROOT or not real.startswith(_ROOT + os.sep):
@@ -118,19 +121,46 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 
 
 def _frames(excinfo: Any) -> list[tuple[str, int]]:
+    """(file, line) of the traceback inside the project. The raw frames, with paths resolved once per file:
+    a RecursionError has a thousand of them, and pytest's entries cost a path object each."""
     frames: list[tuple[str, int]] = []
     try:
-        for entry in excinfo.traceback:
-            rel = _rel(str(entry.path))
-            if rel is not None and (not frames or frames[-1] != (rel, entry.lineno + 1)):
-                frames.append((rel, entry.lineno + 1))  # deep recursion collapses to one frame
+        tb = excinfo.tb
+        while tb is not None:
+            rel = _rel(tb.tb_frame.f_code.co_filename)
+            if rel is not None and (not frames or frames[-1] != (rel, tb.tb_lineno)):
+                frames.append((rel, tb.tb_lineno))  # deep recursion collapses to one frame
+            tb = tb.tb_next
     except Exception:  # a broken traceback must not break the test run
         return frames
     return frames[:10] + frames[-40:] if len(frames) > 50 else frames
 
 
+_TB_HEAD, _TB_TAIL = 30, 30
+
+
+def _cut_traceback(excinfo: Any) -> None:
+    """Drop the middle of a very deep traceback (unbounded recursion) before anyone formats it: every
+    traceback style formats each frame (Python 3.11 compiles each line for its carets), which made a
+    RecursionError cost a second per test. The head and the tail, where the fault is, stay."""
+    try:
+        nodes = []
+        tb = excinfo.tb
+        while tb is not None:
+            nodes.append(tb)
+            tb = tb.tb_next
+        if len(nodes) <= _TB_HEAD + _TB_TAIL:
+            return
+        nodes[_TB_HEAD - 1].tb_next = nodes[-_TB_TAIL]
+        excinfo.traceback = Traceback(excinfo.tb)
+    except Exception:  # never let bookkeeping break the run
+        return
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+    if call.excinfo is not None:
+        _cut_traceback(call.excinfo)
     outcome = yield
     report = outcome.get_result()
     record: dict[str, Any] = {

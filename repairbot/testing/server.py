@@ -16,7 +16,9 @@ Standalone: standard library, pytest and coverage only (it runs under the projec
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
+import importlib.metadata
 import json
 import os
 import select
@@ -58,6 +60,52 @@ def _warm_imports() -> None:
         os.dup2(saved[1], 2)
         for fd in (*saved, devnull):
             os.close(fd)
+
+
+class _FrozenDistribution(importlib.metadata.Distribution):
+    """An installed distribution read once: pytest and pluggy scan every distribution's entry points and
+    file lists at each session start (a third of a small run); the environment does not change under us."""
+
+    def __init__(self, dist: importlib.metadata.Distribution) -> None:
+        self._dist = dist
+
+    def read_text(self, filename: str) -> str | None:
+        return self._dist.read_text(filename)
+
+    def locate_file(self, path: Any) -> Any:
+        return self._dist.locate_file(path)
+
+    @functools.cached_property
+    def metadata(self) -> Any:
+        return self._dist.metadata
+
+    @functools.cached_property
+    def entry_points(self) -> Any:
+        return self._dist.entry_points
+
+    @functools.cached_property
+    def files(self) -> Any:
+        return self._dist.files
+
+    @functools.cached_property
+    def _normalized_name(self) -> Any:
+        return getattr(self._dist, "_normalized_name", None) or self.metadata["Name"]
+
+
+def _freeze_distributions() -> None:
+    """Serve the installed distributions from memory to every child (filters go to the real scan)."""
+    scan = importlib.metadata.distributions
+    try:
+        frozen = [_FrozenDistribution(d) for d in scan()]
+        for d in frozen:
+            d.metadata, d.entry_points, d.files, d._normalized_name  # noqa: B018 (read now, in the parent)
+    except Exception:  # an odd installation: keep the real scan
+        return
+
+    def distributions(**kwargs: Any) -> Any:
+        return iter(frozen) if not kwargs else scan(**kwargs)
+
+    importlib.metadata.distributions = distributions
 
 
 def _apply_limits(limits: dict[str, int] | None) -> None:
@@ -144,6 +192,7 @@ def _kill_group(pid: int) -> None:
 
 
 def serve() -> None:
+    _freeze_distributions()
     _warm_imports()
     # Everything imported so far lives as long as the server: keep it out of every child's garbage
     # collections (pytest collects several times per session; scanning all of pytest and its plugins

@@ -104,3 +104,18 @@ def test_parse_test_cmd_recognizes_pytest() -> None:
     assert parse_test_cmd(None).pytest_args == ()
     with pytest.raises(Exception, match="cannot be parsed"):
         parse_test_cmd("pytest 'unterminated")
+
+
+def test_unbounded_recursion_is_reported_quickly_with_its_frames(tmp_path: Path, sandbox) -> None:
+    root = write_project(tmp_path / "p", {
+        "walk.py": "def walk(n):\n    return walk(n + 1)\n",
+        "test_w.py": "from walk import walk\n\n\n"
+        + "".join(f"def test_{i}():\n    assert walk({i})\n\n\n" for i in range(8)),
+    })  # fmt: skip
+    run = sandbox.run(RunSpec(root, timeout_s=60))
+    assert [o.outcome for o in run.outcomes] == ["failed"] * 8
+    first = run.outcomes[0]
+    assert first.message.startswith("RecursionError")
+    assert first.frames[0] == ("test_w.py", 5) and ("walk.py", 2) in first.frames
+    # Only the head and the tail of the thousand frames are formatted (all of them cost ~1s per test).
+    assert 0 < first.longrepr.count("walk.py:2") <= 60
