@@ -87,6 +87,15 @@ def rule_schema() -> dict[str, Any]:
     return data
 
 
+@lru_cache(maxsize=1)
+def _rule_validator() -> Any:
+    """One compiled validator: `jsonschema.validate` re-checks the schema itself on every call."""
+    schema = rule_schema()
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
 def load_rule(path: Path) -> Rule:
     """Read and validate one rule file; a malformed file is a BadInput naming the file."""
     try:
@@ -94,7 +103,9 @@ def load_rule(path: Path) -> Rule:
     except (OSError, yaml.YAMLError) as exc:
         raise BadInput(f"rule file {path}: cannot read YAML: {str(exc).splitlines()[0]}") from exc
     try:
-        jsonschema.validate(data, rule_schema())
+        error = jsonschema.exceptions.best_match(_rule_validator().iter_errors(data))
+        if error is not None:
+            raise error
     except jsonschema.ValidationError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "top level"
         raise BadInput(f"rule file {path}: {where}: {exc.message}") from exc
