@@ -53,7 +53,7 @@ GENERATION_SHARE = 0.15  # at most this share of the remaining budget goes to ge
 MAX_PLAUSIBLE = 5  # patches kept in the report besides the chosen one
 STRAIGHT_LINE_PRIOR = 0.85  # localization weight of functions that only store their arguments
 # A candidate that hangs costs at least this much per test; correct code runs such tests in milliseconds.
-PER_TEST_FLOOR_S = 0.5
+PER_TEST_FLOOR_S = 0.25
 _FILE_LINE = re.compile(r'File "([^"]+)", line (\d+)')
 
 
@@ -135,6 +135,9 @@ class _Repair:
         self.workspace = Workspace(job.root, scratch, sandbox.max_parallel)
         self.gate = Gate()
         self.tally = _Tally()
+        # Validation order of every candidate: equal plausible patches finish in any order (parallel slots),
+        # so the report breaks their ties by this order, never by which one happened to finish first.
+        self._ordinal: dict[int, int] = {}
         self._predictors = self.load_predictors()  # before any round: a missing model is exit 2, early
         self.coevo: dict[str, Any] = {}  # change analysis for test co-evolution (empty: none)
         self.issue_frames: list[tuple[str, int]] = []
@@ -162,7 +165,9 @@ class _Repair:
         per_test = min(self.job.per_test_timeout_s, max(PER_TEST_FLOOR_S, 5 * slowest))
         normal = sum(o.duration for o in run.outcomes if o.outcome != "timeout")
         suite = min(self.job.test_timeout_s, 3 * normal + 2 * per_test + 5)
-        return Baseline(run, self.files.tests, per_test, suite)
+        patient_per_test = max(per_test, self.job.per_test_timeout_s)
+        patient_suite = min(self.job.test_timeout_s, 3 * normal + 4 * patient_per_test + 5)
+        return Baseline(run, self.files.tests, per_test, suite, patient_per_test, max(suite, patient_suite))
 
     # -- the whole job ---------------------------------------------------------------------------------------
     def run(self) -> Report:
@@ -503,6 +508,8 @@ class _Repair:
             len(pool), enumerate(pool), key=lambda ic: (-round(ic[1].score, 6), _edit_size(ic[1]), ic[0])
         )
         self.say(f"{len(pool)} candidate(s) to validate")
+        first = len(self._ordinal)
+        self._ordinal.update((id(c), first + k) for k, (_, c) in enumerate(order))
         return (c for _, c in order)
 
     # -- report ----------------------------------------------------------------------------------------------
@@ -521,11 +528,13 @@ class _Repair:
             seconds=time.monotonic() - self.started,
         )
         prefer = {"test": 0, "code": 1} if self.job.prefer == "test" else {"code": 0, "test": 1}
-        ranked = sorted(
-            ((self.patch(v, files), files) for v, files in self.tally.plausible),
-            key=lambda pf: (not pf[0].suite_passed, prefer[pf[0].kind] if self.job.prefer != "auto" else 0,
-                            -pf[0].score, _diff_size(pf[0].diff)),
-        )[: MAX_PLAUSIBLE + 1]  # fmt: skip
+        made = [(self.patch(v, files), files, self._ordinal.get(id(v.candidate), 1 << 30))
+                for v, files in self.tally.plausible]  # fmt: skip
+        made.sort(
+            key=lambda pfo: (not pfo[0].suite_passed, prefer[pfo[0].kind] if self.job.prefer != "auto" else 0,
+                             -round(pfo[0].score, 6), _diff_size(pfo[0].diff), pfo[2]),
+        )  # fmt: skip
+        ranked = [(p, f) for p, f, _ in made[: MAX_PLAUSIBLE + 1]]
         if ranked and ranked[0][0].kind == "code":
             ranked[0] = self.with_regression_test(*ranked[0], notes)
         patches = [p for p, _ in ranked]

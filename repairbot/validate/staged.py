@@ -32,6 +32,10 @@ class Baseline:
     test_files: tuple[str, ...]  # all test files of the project
     per_test_timeout_s: float
     suite_timeout_s: float
+    # The job's own limits: a candidate that fixes some failing tests while the others time out gets them
+    # again with these (a correct fix of a fast-failing test can be legitimately slow), never the others.
+    patient_per_test_s: float = 0.0
+    patient_suite_s: float = 0.0
 
     @property
     def failing(self) -> frozenset[str]:
@@ -123,13 +127,16 @@ class Validator:
         finally:
             self._give_slot(slot)
 
-    def _spec(self, workdir: Path, tests: tuple[str, ...], must_pass: tuple[str, ...]) -> RunSpec:
+    def _spec(
+        self, workdir: Path, tests: tuple[str, ...], must_pass: tuple[str, ...], patient: bool = False
+    ) -> RunSpec:
+        base = self.baseline
         return RunSpec(
             workdir=workdir,
             tests=tests,
             coverage=False,
-            timeout_s=self.baseline.suite_timeout_s,
-            per_test_timeout_s=self.baseline.per_test_timeout_s,
+            timeout_s=base.patient_suite_s if patient else base.suite_timeout_s,
+            per_test_timeout_s=base.patient_per_test_s if patient else base.per_test_timeout_s,
             stop_on_first_failure=True,
             must_pass=must_pass,
             tb="line",
@@ -141,16 +148,31 @@ class Validator:
         whole_suite_in_stage1 = set(failing_files) >= set(base.test_files)
         stage1_tests = () if whole_suite_in_stage1 else failing_files
         in_files = tuple(sorted(n for n in base.passing if n.split("::", 1)[0] in set(failing_files)))
-        run = self.sandbox.run(
-            self._spec(workdir, stage1_tests, in_files if stage1_tests else tuple(base.passing))
-        )
+        must_pass = in_files if stage1_tests else tuple(base.passing)
+        run = self.sandbox.run(self._spec(workdir, stage1_tests, must_pass))
+        patient = self._needs_patience(run)
+        if patient:
+            run = self.sandbox.run(self._spec(workdir, stage1_tests, must_pass, patient=True))
         verdict = self._judge(
             candidate, run, start, scope=None if whole_suite_in_stage1 else set(failing_files)
         )
         if verdict.status in ("plausible", "partial") and not whole_suite_in_stage1:
-            full = self.sandbox.run(self._spec(workdir, (), tuple(sorted(base.passing))))
+            full = self.sandbox.run(self._spec(workdir, (), tuple(sorted(base.passing)), patient=patient))
             verdict = self._judge(candidate, full, start, scope=None)
         return verdict
+
+    def _needs_patience(self, run: TestRun) -> bool:
+        """Some failing tests pass now, nothing that passed broke, and the rest ran out of time."""
+        base = self.baseline
+        if base.patient_per_test_s <= base.per_test_timeout_s or run.killed not in (None, "timeout"):
+            return False
+        outcomes = {o.nodeid: o for o in run.outcomes}
+        failing = base.failing
+        return (
+            any(o.outcome == "timeout" and n in failing for n, o in outcomes.items())
+            and any(o.outcome == "passed" and n in failing for n, o in outcomes.items())
+            and not any(not o.ok and n not in failing for n, o in outcomes.items())
+        )
 
     def _judge(self, candidate: Candidate, run: TestRun, start: float, scope: set[str] | None) -> Verdict:
         base = self.baseline
