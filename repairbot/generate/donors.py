@@ -81,10 +81,12 @@ def _compat(a: NameInfo | None, b: NameInfo) -> int:
 
 
 def value_names(facts: ScopeFacts, original: str = "") -> list[NameInfo]:
-    """In-scope variables (no functions, classes, modules) ranked for replacing `original`."""
+    """In-scope variables (no functions, classes, modules) ranked for replacing `original`: the names it is
+    compared with first, then by scope distance, shape compatibility and use."""
     ref = facts.get(original)
+    partners = facts.partners.get(original, ())
     names = [n for n in facts.names if n.kind in _VALUE_KINDS and n.name != original]
-    names.sort(key=lambda n: (n.distance, -_compat(ref, n), -n.count, n.name))
+    names.sort(key=lambda n: (n.name not in partners, n.distance, -_compat(ref, n), -n.count, n.name))
     return names
 
 

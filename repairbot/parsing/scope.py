@@ -8,6 +8,7 @@ these are hints for ranking donors, not a type checker.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.resources import files
@@ -64,6 +65,9 @@ class ScopeFacts:
     literals: tuple[str, ...]  # literal texts, the function's first, then the module's
     statements: tuple[str, ...]  # simple statements (one line) of the function, then of the module
     function: Node | None = None
+    # Names compared with each name in the function (`k >= lo` pairs k and lo): an offset or a replacement
+    # for a variable is most often the value it is checked against.
+    partners: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
     _by_name: dict[str, NameInfo] = field(default_factory=dict, compare=False, repr=False)
 
     def get(self, name: str) -> NameInfo | None:
@@ -306,7 +310,26 @@ def scope_facts(src: Source, node: Node) -> ScopeFacts:
         literals=tuple(lit_order),
         statements=stmts,
         function=func,
+        partners=_comparison_partners(src, func),
     )
+
+
+def _comparison_partners(src: Source, func: Node | None) -> dict[str, tuple[str, ...]]:
+    """For each plain name compared in `func`, the plain names on the other side, in source order."""
+    out: dict[str, dict[str, None]] = {}
+    stack = [func] if func is not None else []
+    while stack:
+        n = stack.pop()
+        if n.type in ("function_definition", "lambda", "class_definition") and n is not func:
+            continue  # their names live in another scope
+        if n.type == "comparison_operator":
+            operands = [src.text(c) for c in n.named_children if c.type == "identifier"]
+            for a in operands:
+                for b in operands:
+                    if a != b:
+                        out.setdefault(a, {})[b] = None
+        stack.extend(reversed(n.children))
+    return {k: tuple(v) for k, v in out.items()}
 
 
 def _donor_statements(src: Source, func: Node | None) -> tuple[str, ...]:

@@ -71,3 +71,16 @@ def test_donor_predictor_scores_by_position() -> None:
     assert [t for t, _ in ranked[0]] == ["x", "y"]
     assert ranked[0][0][1] == 1.0 and 0 < ranked[0][1][1] < 1.0
     assert ranked[1] == []
+
+
+def test_names_compared_with_the_replaced_one_come_first() -> None:
+    src = Source.of(
+        b"def pick(items, k):\n    low = len(items) // 3\n    high = len(items) - low\n    total = 0\n"
+        b"    if k >= high:\n        return pick(items[1:], k)\n    return total\n"
+    )
+    st = statement_at(src.tree, 6)
+    assert st is not None
+    facts = scope_facts(src, st)
+    assert facts.partners["k"] == ("high",)
+    assert value_names(facts, "k")[0].name == "high"
+    assert donor_pool("name", facts, "k")[0] == "high"
