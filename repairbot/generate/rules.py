@@ -343,7 +343,7 @@ class _PatternGenerator:
         hi_old = len(src.data) if hi_old < 0 else hi_old
         hi_new = hi_old + len(prop.text) - (prop.end - prop.start)
         if _IDENTITY_OP.search(new[lo:hi_new]) and not _IDENTITY_OP.search(src.data[lo:hi_old]):
-            return None  # `x * 1` is `x`: the rule that removes the term says it plainly
+            return None  # `x * 1` and `1 * x` are `x`: the rule that removes the term says it plainly
         # Only the top-level statements around the edit can differ: dump those, not the whole module.
         first = src.data.count(b"\n", 0, prop.start) + 1
         last = first + prop.text.count(b"\n") + src.data.count(b"\n", prop.start, prop.end)
@@ -367,7 +367,9 @@ class _PatternGenerator:
         )
 
 
-_IDENTITY_OP = re.compile(rb"(?:\*\*?|//?)\s*1(?![\w.])|[-+]\s*0(?![\w.])")
+_IDENTITY_OP = re.compile(
+    rb"(?:\*\*?|//?)\s*1(?![\w.])|[-+]\s*0(?![\w.])|(?<![\w.])1\s*\*(?!\*)|(?<![\w.)\]])0\s*\+"
+)
 
 # A patch that deletes the last recursive call of a recursive function passes weak tests by doing less work;
 # it is a known overfitting anti-pattern, so such candidates go to the back (not away).

@@ -59,3 +59,17 @@ def test_rule_example(rule_id: str, tmp_path: Path) -> None:
     assert expected in outputs, (
         f"no candidate of {rule_id} equals {rule_id}.fixed.py ({len(outputs)} candidates)"
     )
+
+
+def test_no_candidate_adds_an_identity_operation(tmp_path: Path) -> None:
+    """`1 * x`, `x * 1` and `0 + x` are `x`: dropping the term is its own candidate."""
+    data = b"def f(a, b):\n    return 1 + g(a, b)\n\n\ndef g(a, b):\n    return a - b\n"
+    ctx = _context(tmp_path, "m.py", data)
+    results = []
+    for gen in (RulesGenerator(), MaskGenerator()):
+        for c in gen.generate(ctx):
+            e = c.edits[0]
+            results.append((data[: e.start] + e.text + data[e.end :]).decode())
+    assert any("    return g(a, b)\n" in r for r in results)
+    for bad in ("1 * g(a, b)", "0 + g(a, b)", "a * 1", "b * 1", "a - b * 1"):
+        assert not any(bad in r for r in results), bad
