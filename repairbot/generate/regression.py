@@ -65,9 +65,15 @@ def regression_test(
     stmt = _top_statement(body, line)
     if stmt is None:
         return None
-    # The statements up to the failing one, minus the assertions that passed before it.
+    # The statements up to the failing one, minus the assertions that passed before it. When the failing
+    # statement is not itself a check (the code under test crashed), the checks after it stay: a test that
+    # only calls the code would pass on a fix that returns the wrong value.
+    crashed = not _is_assertion(stmt)
     kept = [
-        s for s in body.named_children if s.end_byte <= stmt.end_byte and (s == stmt or not _is_assertion(s))
+        s
+        for s in body.named_children
+        if (s.end_byte <= stmt.end_byte and (s == stmt or not _is_assertion(s)))
+        or (crashed and s.start_byte > stmt.end_byte)
     ]
     if len(kept) == len(body.named_children) and not always:
         return None  # the test already is that slice: it pinpoints the bug

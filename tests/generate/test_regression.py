@@ -104,3 +104,19 @@ def test_issue_locations(tmp_path: Path) -> None:
         "ValueError: boom\n"
     )
     assert issue_locations(issue, tmp_path) == [("pkg/other.py", 9), ("pkg/mod.py", 4)]
+
+
+def test_a_crash_keeps_the_checks_after_the_crashing_call(tmp_path: Path) -> None:
+    buggy = "def first(xs):\n    return xs[1]\n"
+    test = (
+        "from lib import first\n\n\n"
+        "def test_first():\n    assert first([3, 3]) == 3\n    value = first([5])\n    assert value == 5\n"
+    )
+    _write(tmp_path, {"lib.py": buggy, "test_lib.py": test})
+    failing = [o for o in run_pytest(tmp_path).outcomes if not o.ok]
+    assert [o.nodeid for o in failing] == ["test_lib.py::test_first"]
+    res = regression_test(test.encode(), failing[0])
+    assert res is not None
+    added = res[1][len(test) :].decode()
+    # Not a bare call that only has to stop raising: the check on its value comes along.
+    assert "    value = first([5])\n    assert value == 5\n" in added and "[3, 3]" not in added
