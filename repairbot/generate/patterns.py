@@ -65,6 +65,8 @@ class Rule:
     fixes: tuple[str, ...]
     prior: float
     path: Path | None = None
+    # Failure symptom -> multiplier on the prior (unbounded recursion makes a base-case rule likelier).
+    symptoms: Mapping[str, float] = field(default_factory=dict)
 
     def templates(self, *, holes: bool) -> tuple[str, ...]:
         """The templates with holes (mask generator) or without (rules generator)."""
@@ -148,6 +150,7 @@ def load_rule(path: Path) -> Rule:
         fixes=tuple(fixes),
         prior=float(data["prior"]),
         path=path,
+        symptoms={k: float(v) for k, v in data.get("symptoms", {}).items()},
     )
 
 

@@ -229,7 +229,9 @@ def symptom(outcome: TestOutcome) -> str:
     return "value"
 
 
-def family_weights(failing: Sequence[TestOutcome]) -> dict[str, float]:
+def rule_weights(rules: Sequence[Rule], failing: Sequence[TestOutcome]) -> dict[str, float]:
+    """Multiplier on each rule's prior from the symptoms of the failing tests: its family's (above) and the
+    rule's own `symptoms`, each weighted by the share of failing tests that show the symptom."""
     if not failing:
         return {}
     shares: dict[str, float] = {}
@@ -237,9 +239,12 @@ def family_weights(failing: Sequence[TestOutcome]) -> dict[str, float]:
         kind = symptom(outcome)
         shares[kind] = shares.get(kind, 0.0) + 1.0 / len(failing)
     weights: dict[str, float] = {}
-    for kind, share in shares.items():
-        for family, mult in SYMPTOM_FAMILIES.get(kind, {}).items():
-            weights[family] = weights.get(family, 1.0) + (mult - 1.0) * share
+    for rule in rules:
+        w = 1.0
+        for kind, share in shares.items():
+            w += (SYMPTOM_FAMILIES.get(kind, {}).get(rule.family, 1.0) - 1.0) * share
+            w += (rule.symptoms.get(kind, 1.0) - 1.0) * share
+        weights[rule.id] = max(w, 0.05)
     return weights
 
 
@@ -276,9 +281,8 @@ class _PatternGenerator:
         self._base_keys: dict[tuple[str, int, int], tuple[object, ...] | None] = {}
         if not rules or ctx.limit <= 0:
             return
-        weights = family_weights(ctx.failing)
-        family = {r.id: r.family for r in rules}
-        top_prior = max(r.prior * weights.get(r.family, 1.0) for r in rules)
+        weights = rule_weights(rules, ctx.failing)
+        top_prior = max(r.prior * weights.get(r.id, 1.0) for r in rules)
         locs = self._locations(ctx)
         predictors = self.predictors(ctx)
         sources: dict[str, Source | None] = {}
@@ -298,7 +302,7 @@ class _PatternGenerator:
                     seen_stmts.add((loc.path, stmt.start_byte))
                     site = Site(src, loc.path, stmt)
                     for prop in site_proposals(site, rules, holes=self.holes, predictors=predictors):
-                        weight = weights.get(family.get(prop.rule, ""), 1.0)
+                        weight = weights.get(prop.rule, 1.0)
                         heapq.heappush(heap, (-loc.score * prop.score * weight, seq, prop))
                         seq += 1
             last = out_of_time or i + 1 == len(locs)
