@@ -6,7 +6,11 @@ container (started once, restarted only if it dies) and `parallel` servers insid
 `docker exec` with stdin attached; a request is one JSON line over that exec's socket, no API call.
 
 Paths need no translation: the job's scratch directory is bind-mounted read-write at its own absolute path,
-and (offline mode) the interpreter's installation read-only at its own paths (see images.py).
+and (offline mode) the interpreter's installation read-only at its own paths (see images.py). The test runner
+(server.py and its pytest plugin) is copied once per job into the scratch directory (`.runner/`) and mounted
+from there, read-only, at the package's own path: the engine resolves bind mounts on its host, which sees the
+scratch directory (DESIGN §7, webhooks/compose.yml) but not necessarily repairbot's installation, as when a
+worker runs in a container and talks to the host's engine through its socket.
 
 Each server runs behind a tiny in-container proxy (`_PROXY`) that reads the container's cgroup counters
 (pids limit hits, OOM kills) around every request, so a fork bomb or a memory hog is reported as such, and
@@ -24,6 +28,7 @@ import contextlib
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import struct
@@ -42,6 +47,8 @@ from repairbot.sandbox.pool import ServerPool
 from repairbot.testing.runs import SERVER_PATH, TestCommand
 
 LABEL = "repairbot.job"
+RUNNER_DIR = ".runner"  # in the scratch directory: the staged test runner
+_RUNNER_FILES = ("server.py", "_repairbot_plugin.py")  # standalone (stdlib, pytest, coverage): all it needs
 _NOBODY = "65534:65534"
 _IDLE_EXIT_S = 120.0  # PID 1 exits when no server has run this long (the host process is gone)
 
@@ -392,6 +399,19 @@ def _pid_alive(pid_s: str, start: str) -> bool:
 # -- the sandbox --------------------------------------------------------------------------------------------
 
 
+def stage_runner(scratch: Path) -> Path:
+    """Copy the test runner into `scratch`/.runner, which the job's container mounts (see the module
+    docstring); readable by any sandbox user. Returns the directory."""
+    runner = scratch / RUNNER_DIR
+    runner.mkdir(exist_ok=True)
+    runner.chmod(0o755)
+    for name in _RUNNER_FILES:
+        copy = runner / name
+        shutil.copyfile(SERVER_PATH.with_name(name), copy)
+        copy.chmod(0o644)
+    return runner
+
+
 class DockerSandbox:
     name = "docker"
 
@@ -445,6 +465,7 @@ class DockerSandbox:
         sweep_stale(self._client)
         self._choice = choose_image(self._client, self._command.interpreter, self._image_arg, self._project)
         self._hand_over(self._scratch, recursive=True)
+        stage_runner(self._scratch)  # after the hand-over: the runner stays the repairbot user's
         with self._lock:
             self._start_container()
         limits = self._limits
@@ -482,7 +503,15 @@ class DockerSandbox:
         # (a symlinked /lib and /usr/lib).
         binds = [f"{os.path.realpath(p)}:{p}:ro" for p in choice.mounts]
         real = self._scratch.resolve()
-        binds += [f"{real}:{target}:rw" for target in {str(self._scratch), str(real)}]
+        targets = sorted({str(self._scratch), str(real)})
+        binds += [f"{real}:{target}:rw" for target in targets]
+        # The staged runner at the package's path, and over its own place in the scratch mount: read-only in
+        # both, so nothing a test does changes what later runs (or a restarted container) load.
+        runner = real / RUNNER_DIR
+        binds += [
+            f"{runner}:{target}:ro"
+            for target in (str(SERVER_PATH.parent), *(f"{t}/{RUNNER_DIR}" for t in targets))
+        ]
         odd = [b for b in binds if b.count(":") != 2]
         if odd:
             raise BadInput(f"a path the sandbox mounts contains ':': {odd[0]}")

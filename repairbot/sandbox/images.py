@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from repairbot.errors import EnvironmentProblem
-from repairbot.testing.runs import SERVER_PATH
 
 OFFLINE = "offline"
 EMPTY_IMAGE = "repairbot/empty:1"
@@ -93,7 +92,7 @@ def choose_image(
         ref=ref,
         mode="image",
         python="python",
-        mounts=(str(SERVER_PATH.parent),),
+        mounts=(),
         description=f"image {wanted} with test dependencies ({ref})",
     )
 
@@ -182,8 +181,9 @@ def _plain_env() -> dict[str, str]:
 
 
 def host_mounts(interpreter: str) -> tuple[str, ...]:
-    """Host paths the offline container needs read-only: system dirs, the interpreter's installation, the
-    fork server. Nested paths are dropped (their parent is already mounted)."""
+    """Host paths the offline container needs read-only: system dirs and the interpreter's installation (the
+    test runner comes from the job's scratch directory, see docker.py). Nested paths are dropped (their parent
+    is already mounted)."""
     info = interpreter_info(interpreter)
     candidates = [d for d in _SYSTEM_DIRS if os.path.exists(d)]
     for key in ("prefix", "base_prefix", "exec_prefix", "base_exec_prefix"):
@@ -194,7 +194,6 @@ def host_mounts(interpreter: str) -> tuple[str, ...]:
     if interp.is_absolute():
         # A virtualenv's bin/python is a symlink: mount the venv by the path it is named with, too.
         candidates.append(str(interp.parent.parent if interp.parent.name == "bin" else interp.parent))
-    candidates.append(str(SERVER_PATH.parent))
     return _outermost(candidates)
 
 

@@ -21,7 +21,7 @@ from repairbot.models import RunSpec
 from repairbot.sandbox import open_sandbox
 from repairbot.sandbox.docker import DockerSandbox, Limits, sweep_stale
 from repairbot.sandbox.local import LocalSandbox
-from repairbot.testing.runs import parse_test_cmd
+from repairbot.testing.runs import SERVER_PATH, parse_test_cmd
 from tests.sandbox.conftest import write_tree
 
 pytestmark = pytest.mark.docker
@@ -233,6 +233,43 @@ def test_container_of_a_killed_owner_stops_by_itself(
     cid = proc.stdout.strip()
     assert proc.returncode == -signal.SIGKILL and cid, proc.stderr
     assert _gone(engine, cid, wait_s=30)
+
+
+def test_runner_is_mounted_from_the_scratch_directory(
+    engine: Any, tmp_path: Path, job_labels: list[str]
+) -> None:
+    """The engine may not see repairbot's installation (a worker in a container, on the host's engine): the
+    runner is a copy in the scratch directory, mounted read-only at the package's path and over its own."""
+    scratch = tmp_path / "scratch"
+    places = [str(SERVER_PATH.parent), str(scratch / ".runner")]
+    tree = write_tree(
+        scratch / "w",
+        {
+            "test_r.py": f"""
+                import os
+                import pytest
+
+                @pytest.mark.parametrize("where", {places!r})
+                def test_runner_cannot_be_changed(where):
+                    assert os.path.isfile(os.path.join(where, "_repairbot_plugin.py"))
+                    for name in ("_repairbot_plugin.py", "server.py", "new.py"):
+                        with pytest.raises(OSError):
+                            open(os.path.join(where, name), "a").close()
+                    with pytest.raises(OSError):
+                        os.rename(where, where + ".moved")
+            """
+        },
+    )
+    job_labels.append(job := _job())
+    with DockerSandbox(scratch, parse_test_cmd(None), 1, image="offline", job_id=job) as sb:
+        mounts = {m["Destination"]: m for m in engine.api.inspect_container(sb.container_id)["Mounts"]}
+        staged = scratch.resolve() / ".runner"
+        for where in places:
+            assert (mounts[where]["Source"], mounts[where]["RW"]) == (str(staged), False)
+        for name in ("server.py", "_repairbot_plugin.py"):
+            assert (staged / name).read_bytes() == SERVER_PATH.with_name(name).read_bytes()
+        run = sb.run(RunSpec(workdir=tree))
+        assert len(run.passing) == 2 and not run.failing, run.output
 
 
 def test_workdir_outside_scratch_is_refused(engine: Any, tmp_path: Path, job_labels: list[str]) -> None:

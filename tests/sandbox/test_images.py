@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from repairbot.sandbox import images
-from repairbot.testing.runs import SERVER_PATH
 from tests.sandbox.conftest import write_tree
 
 
@@ -23,12 +22,11 @@ def test_configured_image(monkeypatch: pytest.MonkeyPatch) -> None:
     assert images.configured_image("example/img:2") == "example/img:2"  # the argument wins
 
 
-def test_host_mounts_cover_the_interpreter_and_the_server() -> None:
+def test_host_mounts_cover_the_interpreter() -> None:
     mounts = images.host_mounts(sys.executable)
     assert "/" not in mounts
     real = os.path.realpath(sys.executable)
     assert any(real.startswith(m + "/") for m in mounts)
-    assert any(str(SERVER_PATH).startswith(m + "/") for m in mounts)
     for a in mounts:  # outermost only
         assert not any(a != b and a.startswith(b + "/") for b in mounts)
 
