@@ -5,12 +5,17 @@ and points them at the local GitHub API test server (tests/support/github_server
 a bare git repository in the stack's host directory as the "GitHub" remote. A signed push webhook must end
 in exactly one pull request whose branch has the fix. Then the stack is removed.
 
-    python scripts/compose_smoke.py [--keep] [--base-image IMAGE] [--redis-image IMAGE]
+    python scripts/compose_smoke.py [--keep] [--sandbox docker|local] [--base-image IMG] [--redis-image IMG]
+
+With `--sandbox docker` (the default, as in webhooks/compose.yml) the workers validate in job containers of
+the host's engine, started through the mounted socket: the pull request must say its suite ran in the docker
+sandbox, and the engine must have created a labelled job container. Their image is python:3.11-slim, or the
+base image below where that cannot be pulled (pytest and coverage are pip-installed into it once, so PyPI must
+be reachable from containers). `--sandbox local` runs the tests inside the workers instead.
 
 Needs root (the host directory goes to the image's uid 10001) and Docker Compose (`docker compose` or
 docker-compose). Where python:3.11-slim and redis:7-alpine cannot be pulled, scripts/local-base-image.sh
-makes one stand-in for both. The workers use REPAIRBOT_SANDBOX=local here: how the Docker sandbox reaches the
-host's engine from a container is described in webhooks/compose.yml.
+makes one stand-in for both.
 """
 
 from __future__ import annotations
@@ -101,11 +106,23 @@ def wait_for(what: str, check: Callable[[], bool], timeout: float) -> None:
     raise SystemExit(f"compose_smoke: timed out waiting for {what}")
 
 
+def job_containers(since: str) -> list[str]:
+    """Images of the sandbox containers (label repairbot.job) the engine created since `since`."""
+    out = sh(
+        "docker", "events", "--since", since, "--until", str(int(time.time()) + 1),
+        "--filter", "type=container", "--filter", "event=create", "--filter", "label=repairbot.job",
+        "--format", "{{.Actor.Attributes.image}}",
+        capture_output=True,
+    ).stdout  # fmt: skip
+    return out.split()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", action="store_true", help="leave the stack and its directory")
     parser.add_argument("--base-image", help="BASE_IMAGE for webhooks/Dockerfile")
     parser.add_argument("--redis-image")
+    parser.add_argument("--sandbox", choices=("docker", "local"), default="docker", help="REPAIRBOT_SANDBOX")
     parser.add_argument("--timeout", type=float, default=600)
     args = parser.parse_args()
     if os.geteuid() != 0:
@@ -145,7 +162,7 @@ def main() -> int:
             "REPAIRBOT_WEBHOOK_SECRET": SECRET,
             "REPAIRBOT_APP_ID": APP_ID,
             "REPAIRBOT_GITHUB_API_URL": f"http://host.docker.internal:{api_port}",
-            "REPAIRBOT_SANDBOX": "local",
+            "REPAIRBOT_SANDBOX": args.sandbox,
             "REPAIRBOT_GITHUB_WRITE_INTERVAL": "0",
             "REPAIRBOT_RETRY_BASE_S": "2",
             "DOCKER_GID": str(os.stat("/var/run/docker.sock").st_gid),
@@ -155,6 +172,8 @@ def main() -> int:
             "REPAIRBOT_REDIS_IMAGE": redis,
             "REPAIRBOT_APP_IMAGE": "repairbot-smoke:latest",
         }
+        if args.sandbox == "docker" and base != "python:3.11-slim":
+            env_lines["REPAIRBOT_IMAGE"] = base  # the job containers' image (the default cannot be pulled)
         (src / "webhooks" / ".env").write_text("".join(f"{k}={v}\n" for k, v in env_lines.items()))
         gateway = {"extra_hosts": ["host.docker.internal:host-gateway"]}
         override = src / "webhooks" / "compose.smoke.yml"
@@ -163,6 +182,7 @@ def main() -> int:
         cli = [*compose, "-p", project, *files]
         env = {**os.environ, **env_lines}
         t0 = time.monotonic()
+        since = str(int(time.time()))  # the engine's events from here on: which job containers it created
         try:
             print(f"compose_smoke: building the image from {base}", flush=True)
             sh(*cli, "build", cwd=src / "webhooks", env=env)
@@ -197,9 +217,16 @@ def main() -> int:
             assert "x <= hi" in fixed, fixed
             assert len(github.calls("POST", rf"^/repos/{REPO}/pulls$")) == 1
             done = time.monotonic()
+            where = f"sandbox {args.sandbox}"
+            if args.sandbox == "docker":
+                assert "(sandbox `docker," in pr["body"], pr["body"]
+                jobs = job_containers(since)
+                assert jobs, "the host's engine created no job container"
+                detail = pr["body"].split("(sandbox `", 1)[1].split("`", 1)[0]
+                where = f"{len(jobs)} job container(s) of the host's engine: {detail}"
             print(
                 f"compose_smoke: OK: {pr['html_url']} from {pr['head']['ref']} (build {built - t0:.0f}s, "
-                f"up {up - built:.0f}s, push to PR {done - up:.0f}s)",
+                f"up {up - built:.0f}s, push to PR {done - up:.0f}s); {where}",
                 flush=True,
             )
             return 0

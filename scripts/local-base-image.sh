@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A stand-in for python:3.11-slim and redis:7-alpine on a machine whose Docker engine cannot reach a registry
 # but whose host reaches a Debian mirror (as here): Debian bookworm (Python 3.11) with pip, git and
-# redis-server, made with debootstrap and `docker import`. Used by scripts/compose-smoke.sh:
+# redis-server, made with debootstrap and `docker import`. Used by scripts/compose_smoke.py:
 #   scripts/local-base-image.sh [TAG]        (default repairbot-local/bookworm-python:3.11)
 set -euo pipefail
 

@@ -1,6 +1,6 @@
 """webhooks/compose.yml as Docker Compose reads it (`docker compose config`, or docker-compose v1).
 
-The whole stack coming up is scripts/compose-smoke.sh (it builds the image; too slow for every test run).
+The whole stack coming up is scripts/compose_smoke.py (it builds the image; too slow for every test run).
 """
 
 from __future__ import annotations
@@ -89,6 +89,7 @@ def test_compose_file_is_valid_and_wires_the_stack(checkout: Path) -> None:
     assert "REPAIRBOT_PRIVATE_KEY" not in server["environment"]
     assert not server.get("secrets") and worker["secrets"]
     assert ("/var/run/docker.sock", "/var/run/docker.sock") in _volume_pairs(worker)
+    assert worker["environment"]["REPAIRBOT_SANDBOX"] == "docker"  # untrusted tests never run beside the key
     assert [str(g) for g in worker["group_add"]] == ["991"]
     assert "repairbot worker" in " ".join(worker["command"])
     assert server["command"][:2] == ["repairbot", "serve"]
