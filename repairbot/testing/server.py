@@ -68,6 +68,7 @@ class _FrozenDistribution(importlib.metadata.Distribution):
 
     def __init__(self, dist: importlib.metadata.Distribution) -> None:
         self._dist = dist
+        self._files: Any = None
 
     def read_text(self, filename: str) -> str | None:
         return self._dist.read_text(filename)
@@ -83,9 +84,9 @@ class _FrozenDistribution(importlib.metadata.Distribution):
     def entry_points(self) -> Any:
         return self._dist.entry_points
 
-    @functools.cached_property
+    @property
     def files(self) -> Any:
-        return self._dist.files
+        return self._files if self._files is not None else self._dist.files
 
     @functools.cached_property
     def _normalized_name(self) -> Any:
@@ -98,7 +99,10 @@ def _freeze_distributions() -> None:
     try:
         frozen = [_FrozenDistribution(d) for d in scan()]
         for d in frozen:
-            d.metadata, d.entry_points, d.files, d._normalized_name  # noqa: B018 (read now, in the parent)
+            d.metadata, d._normalized_name  # noqa: B018 (read now, in the parent)
+            # pytest lists the files of its plugins only; all file lists would cost tens of MB (torch).
+            if any(ep.group == "pytest11" for ep in d.entry_points):
+                d._files = d._dist.files
     except Exception:  # an odd installation: keep the real scan
         return
 
