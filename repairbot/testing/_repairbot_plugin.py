@@ -98,6 +98,19 @@ def _on_alarm(signum: int, frame: Any) -> None:
     raise RepairbotTestTimeout(f"test ran longer than {_TIMEOUT:g}s")
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """With a must-pass list (a candidate's run), each file runs its tests that passed before first: a
+    candidate that breaks one is rejected before it pays for the failing tests (often deep recursions or
+    hangs). Files keep their order, so module fixtures stay grouped."""
+    if not _MUST_PASS:
+        return
+    files: dict[str, int] = {}
+    for item in items:
+        files.setdefault(item.nodeid.split("::", 1)[0], len(files))
+    items.sort(key=lambda it: (files[it.nodeid.split("::", 1)[0]], it.nodeid not in _MUST_PASS))
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, None, None]:
     _emit({"event": "start", "nodeid": item.nodeid})

@@ -90,6 +90,22 @@ def test_stop_on_first_failure_of_a_test_that_passed_before(tmp_path: Path, sand
     assert [o.nodeid for o in run.outcomes][-1] == "test_many.py::test_1"
 
 
+def test_tests_that_passed_before_run_first_within_each_file(tmp_path: Path, sandbox) -> None:
+    root = write_project(tmp_path / "p", {
+        "test_a.py": "def test_fails():\n    assert False\n\n\ndef test_ok():\n    assert True\n",
+        "test_b.py": "def test_fails():\n    assert False\n\n\ndef test_breaks():\n    assert False\n",
+    })  # fmt: skip
+    must = ("test_a.py::test_ok", "test_b.py::test_breaks")
+    run = sandbox.run(RunSpec(root, stop_on_first_failure=True, must_pass=must))
+    # Files keep their order; in each, what passed before runs first, and the first of those that breaks
+    # ends the run before the known failures are paid for.
+    assert [o.nodeid for o in run.outcomes] == [
+        "test_a.py::test_ok",
+        "test_a.py::test_fails",
+        "test_b.py::test_breaks",
+    ]
+
+
 def test_custom_command_outcome_from_exit_code(tmp_path: Path, tmp_path_factory) -> None:
     root = write_project(tmp_path / "p", {"check.py": "import sys\nsys.exit(3)\n"})
     command = parse_test_cmd("python check.py")
