@@ -94,6 +94,9 @@ class Gate:
             self._seen.add(key)
 
 
+PATIENCE_SHARE = 0.2  # of the validation time, at most, for second runs under the job's long test limits
+
+
 class Validator:
     def __init__(self, sandbox: Sandbox, workspace: Workspace, baseline: Baseline, gate: Gate) -> None:
         self.sandbox = sandbox
@@ -101,6 +104,9 @@ class Validator:
         self.baseline = baseline
         self.gate = gate
         self._free_slots = list(range(workspace.slots))
+        self._stopping: Callable[[], bool] = lambda: False  # set by `stream`: a plausible patch is in
+        self._created = time.monotonic()
+        self._patient_s = 0.0
         self._slots_lock = threading.Lock()
 
     def _take_slot(self) -> int:
@@ -150,9 +156,12 @@ class Validator:
         in_files = tuple(sorted(n for n in base.passing if n.split("::", 1)[0] in set(failing_files)))
         must_pass = in_files if stage1_tests else tuple(base.passing)
         run = self.sandbox.run(self._spec(workdir, stage1_tests, must_pass))
-        patient = self._needs_patience(run)
+        patient = self._needs_patience(run) and not self._stopping() and self._patience_left()
         if patient:
+            t0 = time.monotonic()
             run = self.sandbox.run(self._spec(workdir, stage1_tests, must_pass, patient=True))
+            with self._slots_lock:
+                self._patient_s += time.monotonic() - t0
         verdict = self._judge(
             candidate, run, start, scope=None if whole_suite_in_stage1 else set(failing_files)
         )
@@ -160,6 +169,13 @@ class Validator:
             full = self.sandbox.run(self._spec(workdir, (), tuple(sorted(base.passing)), patient=patient))
             verdict = self._judge(candidate, full, start, scope=None)
         return verdict
+
+    def _patience_left(self) -> bool:
+        """Second runs may take a share of the validation time so far: a test that really hangs costs the
+        whole long limit each time, and some suites have many candidates that fix one test and hang on
+        the others."""
+        with self._slots_lock:
+            return self._patient_s <= PATIENCE_SHARE * (time.monotonic() - self._created)
 
     def _needs_patience(self, run: TestRun) -> bool:
         """Some failing tests pass now, nothing that passed broke, and the rest ran out of time."""
@@ -207,6 +223,7 @@ class Validator:
     ) -> Iterator[Verdict]:
         """Validate in order, up to `workspace.slots` at a time; stops pulling candidates once `stop()`."""
         parallel = self.workspace.slots
+        self._stopping = stop
         with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="validate") as pool:
             pending: set[Future[Verdict]] = set()
             it = iter(candidates)

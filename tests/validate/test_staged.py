@@ -80,3 +80,16 @@ def test_a_candidate_that_fixes_nothing_gets_no_second_run(setup) -> None:
     verdict = Validator(counting, workspace, baseline, Gate()).validate_one(Snapshot(root), cand)  # type: ignore[arg-type]
     assert verdict.status in ("timeout", "failed"), verdict
     assert [s.per_test_timeout_s for s in counting.specs] == [0.25]
+
+
+def test_second_runs_take_at_most_a_share_of_the_validation_time(setup) -> None:
+    root, sb, workspace, run = setup
+    baseline = Baseline(run, ("test_scale.py",), 0.25, 20.0, patient_per_test_s=10.0, patient_suite_s=60.0)
+    counting = _Counting(sb)
+    validator = Validator(counting, workspace, baseline, Gate())  # type: ignore[arg-type]
+    first = validator.validate_one(Snapshot(root), _flip(root, b"x < 0", b"x > 0"))
+    assert first.status == "plausible" and len(counting.specs) == 2
+    # At once another slow fix: the first second run took most of the time so far, so this one gets none.
+    second = validator.validate_one(Snapshot(root), _flip(root, b"x < 0", b"x >= 0"))
+    assert second.status == "partial", second
+    assert [s.per_test_timeout_s for s in counting.specs[2:]] == [0.25]
