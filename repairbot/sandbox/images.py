@@ -98,6 +98,13 @@ def choose_image(
 
 
 def offline_image(client: Any, interpreter: str, reason: str) -> ImageChoice:
+    if _inside_container():
+        # Offline mode mounts this interpreter's host paths; from inside a container (a compose worker) the
+        # engine would look for them on its own host and the runner would never start.
+        raise EnvironmentProblem(
+            f"no usable test image ({reason}), and offline mode cannot work from inside a container",
+            hint="set REPAIRBOT_IMAGE to a Python image the Docker engine has or can pull",
+        )
     ref = ensure_empty_image(client)
     mounts = host_mounts(interpreter)
     return ImageChoice(
@@ -107,6 +114,11 @@ def offline_image(client: Any, interpreter: str, reason: str) -> ImageChoice:
         mounts=mounts,
         description=f"offline image {ref}, host interpreter {interpreter} mounted read-only ({reason})",
     )
+
+
+def _inside_container() -> bool:
+    # Set by repairbot's own image; /.dockerenv would be wrong for an engine started inside the container.
+    return os.environ.get("REPAIRBOT_IN_CONTAINER") == "1"
 
 
 def _base_tarball() -> bytes:

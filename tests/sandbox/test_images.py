@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from repairbot.errors import EnvironmentProblem
 from repairbot.sandbox import images
 from tests.sandbox.conftest import write_tree
 
@@ -82,6 +83,16 @@ def test_offline_can_be_forced(engine: Any) -> None:
     choice = images.choose_image(engine, sys.executable, "offline")
     assert choice.mode == "offline" and choice.python == sys.executable
     assert "offline mode asked for" in choice.description
+
+
+@pytest.mark.docker
+def test_offline_mode_is_refused_inside_a_container(engine: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A compose worker would mount host paths the engine does not have: say so instead of hanging."""
+    missing = f"127.0.0.1:1/repairbot-missing-{uuid.uuid4().hex[:8]}:1"
+    monkeypatch.setenv("REPAIRBOT_IN_CONTAINER", "1")
+    with pytest.raises(EnvironmentProblem, match="inside a container") as err:
+        images.choose_image(engine, sys.executable, missing)
+    assert missing in str(err.value)
 
 
 @pytest.mark.docker
