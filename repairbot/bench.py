@@ -34,7 +34,8 @@ class CaseResult:
     error: str | None = None
 
 
-def load_cases(path: Path) -> list[dict[str, Any]]:
+def load_cases(path: Path, required: tuple[str, ...] = REQUIRED) -> list[dict[str, Any]]:
+    """The cases of a JSON Lines benchmark file; a bad line is a BadInput naming it."""
     if not path.is_file():
         raise BadInput(f"{path}: no such benchmark file")
     cases = []
@@ -44,8 +45,8 @@ def load_cases(path: Path) -> list[dict[str, Any]]:
         try:
             case = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise BadInput(f"{path}:{n}: not valid JSON ({exc.msg})") from None
-        missing = [k for k in REQUIRED if k not in case]
+            raise BadInput(f"{path}:{n}: not JSON ({exc.msg})") from None
+        missing = [k for k in required if k not in case]
         if missing:
             raise BadInput(f"{path}:{n}: case lacks {', '.join(missing)}")
         cases.append(case)

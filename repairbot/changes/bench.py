@@ -7,6 +7,7 @@ import os
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from repairbot.models import Report, TestOutcome, TestRun
 
@@ -254,24 +255,10 @@ def _same(a: str | bytes, b: str | bytes) -> bool:
         return False
 
 
-def load_cases(path: Path) -> list[dict[str, object]]:
-    import json
+def load_cases(path: Path) -> list[dict[str, Any]]:
+    from repairbot.bench import load_cases as load_jsonl
 
-    from repairbot.errors import BadInput
-
-    cases = []
-    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            case = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise BadInput(f"{path}:{i}: not JSON ({exc.msg})") from exc
-        for key in ("id", "base", "files", "tests", "expect", "fixed"):
-            if key not in case:
-                raise BadInput(f"{path}:{i}: case lacks {key!r}")
-        cases.append(case)
-    return cases
+    return load_jsonl(path, required=("id", "base", "files", "tests", "expect", "fixed"))
 
 
 def materialize_case(case: Mapping[str, object], dest: Path) -> str:
