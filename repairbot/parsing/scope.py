@@ -92,6 +92,7 @@ class _Index:
     attributes: Counter[str] = field(default_factory=Counter)
     callables: Counter[str] = field(default_factory=Counter)
     literals: dict[int, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    partners: dict[int, dict[str, tuple[str, ...]]] = field(default_factory=dict)  # per function, on demand
     scope_nodes: dict[int, Node] = field(default_factory=dict)
     globals_of: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
 
@@ -303,6 +304,8 @@ def scope_facts(src: Source, node: Node) -> ScopeFacts:
                 lit_order.append(lit)
             literals[lit] += 1
     stmts = _donor_statements(src, func)
+    if _oid(func) not in idx.partners:  # once per function, not per statement of it
+        idx.partners[_oid(func)] = _comparison_partners(src, func)
     return ScopeFacts(
         names=tuple(names),
         attributes=tuple(a for a, _ in idx.attributes.most_common()),
@@ -310,7 +313,7 @@ def scope_facts(src: Source, node: Node) -> ScopeFacts:
         literals=tuple(lit_order),
         statements=stmts,
         function=func,
-        partners=_comparison_partners(src, func),
+        partners=idx.partners[_oid(func)],
     )
 
 
