@@ -107,14 +107,14 @@ class Validator:
         self._stopping: Callable[[], bool] = lambda: False  # set by `stream`: a plausible patch is in
         self._created = time.monotonic()
         self._patient_s = 0.0
-        self._slots_lock = threading.Lock()
+        self._lock = threading.Lock()
 
     def _take_slot(self) -> int:
-        with self._slots_lock:
+        with self._lock:
             return self._free_slots.pop()
 
     def _give_slot(self, index: int) -> None:
-        with self._slots_lock:
+        with self._lock:
             self._free_slots.append(index)
 
     def validate_one(self, snapshot: Snapshot, candidate: Candidate) -> Verdict:
@@ -160,7 +160,7 @@ class Validator:
         if patient:
             t0 = time.monotonic()
             run = self.sandbox.run(self._spec(workdir, stage1_tests, must_pass, patient=True))
-            with self._slots_lock:
+            with self._lock:
                 self._patient_s += time.monotonic() - t0
         verdict = self._judge(
             candidate, run, start, scope=None if whole_suite_in_stage1 else set(failing_files)
@@ -174,7 +174,7 @@ class Validator:
         """Second runs may take a share of the validation time so far: a test that really hangs costs the
         whole long limit each time, and some suites have many candidates that fix one test and hang on
         the others."""
-        with self._slots_lock:
+        with self._lock:
             return self._patient_s <= PATIENCE_SHARE * (time.monotonic() - self._created)
 
     def _needs_patience(self, run: TestRun) -> bool:
