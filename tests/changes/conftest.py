@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from repairbot.changes.bench import make_repo
+from repairbot.bench.cases import make_repo
 
 MakeRepo = Callable[[Mapping[str, str], Mapping[str, str]], tuple[Path, str]]
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from repairbot.changes.bench import make_repo
+from repairbot.bench.cases import make_repo
 from repairbot.changes.classify import classify, split_nodeid
 from repairbot.changes.extract import extract_changes
 from repairbot.changes.model import ChangeSet

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from repairbot.changes.bench import make_repo
+from repairbot.bench.cases import make_repo
 from repairbot.changes.extract import body_shape, default_base, extract_changes, materialize, signature_diff
 from repairbot.changes.pyast import Param, definitions
 from repairbot.errors import BadInput

@@ -12,13 +12,11 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
+from repairbot.bench.cases import Case, is_coevolution, load_cases, materialize
 from repairbot.errors import BadInput, RepairbotError
-from repairbot.models import Job, Report
+from repairbot.models import Job
 from repairbot.parsing import normalized_key
-
-REQUIRED = ("id", "files", "tests")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,35 +32,7 @@ class CaseResult:
     error: str | None = None
 
 
-def load_cases(path: Path, required: tuple[str, ...] = REQUIRED) -> list[dict[str, Any]]:
-    """The cases of a JSON Lines benchmark file; a bad line is a BadInput naming it."""
-    if not path.is_file():
-        raise BadInput(f"{path}: no such benchmark file")
-    cases = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            case = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise BadInput(f"{path}:{n}: not JSON ({exc.msg})") from None
-        missing = [k for k in required if k not in case]
-        if missing:
-            raise BadInput(f"{path}:{n}: case lacks {', '.join(missing)}")
-        cases.append(case)
-    if not cases:
-        raise BadInput(f"{path}: no cases")
-    return cases
-
-
-def materialize(case: dict[str, Any], dest: Path) -> None:
-    for rel, text in {**case["files"], **case["tests"]}.items():
-        target = dest / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(text.encode("utf-8"))  # newline="" semantics: CRLF lines stay CRLF
-
-
-def _exact(case: dict[str, Any], root: Path) -> bool:
+def _exact(case: Case, root: Path) -> bool:
     fixed = case.get("fixed") or {}
     if not fixed:
         return False
@@ -77,7 +47,7 @@ def _exact(case: dict[str, Any], root: Path) -> bool:
 
 
 def run_case(
-    case: dict[str, Any],
+    case: Case,
     budget: float,
     sandbox: str,
     predictor: str | None = None,
@@ -136,45 +106,6 @@ def summary_line(results: Sequence[CaseResult], total_s: float) -> str:
     )
 
 
-def run_coevolution_bench(path: Path, *, budget: float, sandbox: str, json_out: Path | None) -> int:
-    """Cases with a `base` revision: obsolete tests to update (expect "test") and real bugs whose test is
-    right (expect "code"). Prints a row per case, the score per kind of change and the false-update rate."""
-    from repairbot.changes.bench import score
-    from repairbot.pipeline import repair
-
-    start = time.monotonic()
-
-    def run_repair(root: Path, base: str) -> Report:
-        job = Job(root=root, base=base, budget_s=budget, sandbox=sandbox, apply=True, job_id=root.name)
-        try:
-            return repair(job)
-        except RepairbotError as err:
-            return Report(status="error", error=str(err))
-
-    summary = score(path, run_repair)
-    rows: list[dict[str, Any]] = summary["rows"]  # type: ignore[assignment]
-    print(f"{'case':<40} {'kind':<22} {'expect':<6} result", flush=True)
-    for row in rows:
-        if row["expect"] == "test":
-            result = "updated" if row["correct"] else "plausible" if row["plausible"] else "missed"
-        else:
-            result = "FALSE UPDATE" if row["false_update"] else "test kept"
-        print(f"{row['id']!s:<40} {row['kind']!s:<22} {row['expect']!s:<6} {result}")
-    if json_out:
-        json_out.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    per_kind: dict[str, list[int]] = summary["per_kind"]  # type: ignore[assignment]
-    print("per kind: " + ", ".join(f"{k} {c}/{t}" for k, (c, t) in sorted(per_kind.items())))
-    updated = f"{summary['obsolete_correct']}/{summary['obsolete_total']}"
-    false = f"{summary['false_updates']}/{summary['code_total']}"
-    rate = summary["false_update_rate"]
-    print(
-        f"summary: obsolete tests updated correctly {updated}, false updates {false} "
-        f"(rate {rate:.2f}), total {time.monotonic() - start:.0f}s",
-        flush=True,
-    )
-    return 0
-
-
 def run_bench(
     path: Path,
     *,
@@ -187,12 +118,17 @@ def run_bench(
     llm_url: str | None = None,
 ) -> int:
     cases = load_cases(path)
+    coevolution = any(is_coevolution(c) for c in cases)
+    if coevolution:
+        from repairbot.bench.coevolution import load_coevolution_cases, run_coevolution_bench
+
+        cases = load_coevolution_cases(path)
     if only:
         cases = [c for c in cases if any(c["id"] == o or c["id"].endswith(o) for o in only)]
         if not cases:
             raise BadInput(f"no case matches --only {','.join(only)}")
-    if any("base" in c for c in cases):
-        return run_coevolution_bench(path, budget=budget, sandbox=sandbox, json_out=json_out)
+    if coevolution:
+        return run_coevolution_bench(cases, budget=budget, sandbox=sandbox, json_out=json_out)
     start = time.monotonic()
     print(f"{'case':<40} {'result':<10} {'time':>7} {'NPC':>5} {'valid.':>6}  rule", flush=True)
     results: list[CaseResult] = []

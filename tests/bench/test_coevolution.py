@@ -1,13 +1,15 @@
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from repairbot.changes.bench import coevolve, load_cases, materialize_case, normalized_ast, score
+from repairbot.bench.cases import materialize_repo
+from repairbot.bench.coevolution import load_coevolution_cases as load_cases
+from repairbot.bench.coevolution import normalized_ast, score
 from repairbot.errors import BadInput
 from repairbot.models import Report
+from tests.support.runs import coevolve
 
 CASES = Path(__file__).resolve().parents[2] / "bench" / "coevolution" / "cases.jsonl"
 
@@ -44,10 +46,7 @@ def test_load_cases_rejects_bad_lines(tmp_path: Path) -> None:
 
 def test_score_counts_correct_updates_and_false_updates(tmp_path: Path) -> None:
     cases = {c["id"]: c for c in load_cases(CASES)}
-    sub = tmp_path / "sub.jsonl"
-    sub.write_text(
-        "".join(json.dumps(cases[i]) + "\n" for i in ("return-string-pytest", "bug-comparison-unittest"))
-    )
+    sub = [cases[i] for i in ("return-string-pytest", "bug-comparison-unittest")]
     summary = score(sub, lambda root, base: coevolve(root, base))
     assert summary["obsolete_correct"] == 1 and summary["obsolete_total"] == 1
     assert summary["false_updates"] == 0 and summary["code_total"] == 1
@@ -65,6 +64,6 @@ def test_score_counts_correct_updates_and_false_updates(tmp_path: Path) -> None:
 
 def test_materialize_case_builds_base_and_tree(tmp_path: Path) -> None:
     case = next(c for c in load_cases(CASES) if c["id"] == "rename-function-pytest")
-    rev = materialize_case(case, tmp_path / "r")
+    rev = materialize_repo(case, tmp_path / "r")
     assert len(rev) == 40
     assert (tmp_path / "r/textkit/slug.py").read_text() == case["files"]["textkit/slug.py"]  # type: ignore[index]
