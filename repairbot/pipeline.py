@@ -223,7 +223,7 @@ class _Repair:
         """For an issue job: a test that reproduces the report (it joins the patch if the fix validates)."""
         if not self.job.issue_text:
             return {}
-        from repairbot.generate.regression import issue_locations, reproduction_test
+        from repairbot.reproduce import issue_locations, reproduction_test
 
         self.issue_frames = list(issue_locations(self.job.issue_text, self.job.root))
         made = reproduction_test(self.job.issue_text, self.job.root)
@@ -237,7 +237,7 @@ class _Repair:
 
     # -- test co-evolution: what changed on purpose, and which failing tests are obsolete --------------------
     def analyze_changes(self, run: TestRun, snapshot: Snapshot, notes: list[str]) -> dict[str, Any]:
-        from repairbot.changes import classify, default_base, extract_changes, materialize
+        from repairbot.coevolve import classify, default_base, extract_changes, materialize
 
         base = self.job.base
         presumed = base is None
@@ -312,7 +312,7 @@ class _Repair:
 
     def test_update_rejected(self, verdict: Verdict, files: Mapping[str, bytes]) -> str | None:
         """The guards against weakening a test, after the update made the suite pass."""
-        from repairbot.changes import base_check_plan, check_base_run, coverage_not_dropped
+        from repairbot.coevolve import base_check_plan, check_base_run, coverage_not_dropped
 
         tests = {p: d for p, d in files.items() if p in set(self.files.tests)}
         plan = base_check_plan(self.coevo.get("classifications", {}), tests)
@@ -453,7 +453,7 @@ class _Repair:
 
     def weakens(self, snapshot: Snapshot, cand: Candidate) -> bool:
         """A test update that deletes a test or an assertion, or makes one vacuous, is never run at all."""
-        from repairbot.changes import check_not_weakened
+        from repairbot.coevolve import check_not_weakened
 
         files = changed_files(snapshot, cand)
         for path in {e.path for e in cand.edits}:
@@ -565,7 +565,7 @@ class _Repair:
             return replace(patch, added_tests=self.added_tests), files
         if self.left() < 5 or not self.coevo_before.failing:
             return patch, files
-        from repairbot.generate.regression import regression_test
+        from repairbot.reproduce import regression_test
 
         first = next((o for o in self.coevo_before.outcomes if not o.ok and "::" in o.nodeid), None)
         path = first.nodeid.split("::", 1)[0] if first else ""

@@ -25,6 +25,10 @@ def _builtins() -> None:
 
         register("rules", RulesGenerator)
         register("mask", MaskGenerator)
+    if "tests" not in _FACTORIES:
+        from repairbot.coevolve.updaters import TestsGenerator
+
+        register("tests", TestsGenerator)
 
 
 def available() -> list[str]:

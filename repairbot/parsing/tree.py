@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -81,6 +82,32 @@ def parse(source: bytes) -> Tree:
 def query(source: str) -> Query:
     """Compiled queries are cached: compiling is far slower than running."""
     return Query(LANGUAGE, source)
+
+
+def node_text(node: Node | None) -> str:
+    """The node's source text as UTF-8 (undecodable bytes replaced); "" for no node."""
+    if node is None or node.text is None:
+        return ""
+    return node.text.decode("utf-8", "replace")
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """Pre-order walk of the subtree."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(reversed(n.children))
+
+
+def call_name(call: Node) -> str:
+    """The called name of a `call` node: `f` for `f(...)` and `obj.f(...)`."""
+    fn = call.child_by_field_name("function")
+    if fn is None:
+        return ""
+    if fn.type == "attribute":
+        return node_text(fn.child_by_field_name("attribute"))
+    return node_text(fn)
 
 
 def has_errors(node: Node) -> bool:

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from repairbot.models import Job, Report, RunSpec, TestRun
+from repairbot.pipeline import _with_collection_errors
 from repairbot.sandbox.local import LocalSandbox
 from repairbot.testing.runs import parse_test_cmd
 
@@ -22,7 +23,10 @@ def run_tests(root: Path, nodeids: Sequence[str] = (), files: Mapping[str, bytes
             (tree / rel).parent.mkdir(parents=True, exist_ok=True)
             (tree / rel).write_bytes(data)
         with LocalSandbox(scratch, parse_test_cmd(None), parallel=1) as sandbox:
-            return sandbox.run(RunSpec(tree, tests=tuple(nodeids), timeout_s=120.0, per_test_timeout_s=30.0))
+            run = sandbox.run(RunSpec(tree, tests=tuple(nodeids), timeout_s=120.0, per_test_timeout_s=30.0))
+        # As the pipeline sees a run: a test module that fails to import is a failing "test" (its path).
+        sources = {p.relative_to(tree).as_posix() for p in tree.rglob("*.py")}
+        return _with_collection_errors(run, sources)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -17,10 +17,9 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from repairbot.changes.classify import split_nodeid
-from repairbot.changes.model import ChangeSet, Classification
-from repairbot.changes.pyast import parse, text, walk
+from repairbot.coevolve.records import ChangeSet, Classification
 from repairbot.models import TestRun
+from repairbot.parsing import node_text, parse, split_nodeid, walk
 
 _ASSERT_CALL = re.compile(r"^(assert\w*|fail\w*)$")
 _CATCH_ALL = {"Exception", "BaseException", "object"}
@@ -38,9 +37,9 @@ def _tests(root: Node) -> dict[str, Node]:
             if t.type == "class_definition":
                 body = t.child_by_field_name("body")
                 if body is not None:
-                    visit(body, prefix + text(t.child_by_field_name("name")) + ".")
+                    visit(body, prefix + node_text(t.child_by_field_name("name")) + ".")
             elif t.type == "function_definition":
-                name = text(t.child_by_field_name("name"))
+                name = node_text(t.child_by_field_name("name"))
                 if name.startswith("test") or prefix:
                     out[prefix + name] = t
 
@@ -56,12 +55,12 @@ def _assertions(fn: Node) -> list[Node]:
         elif n.type == "call":
             f = n.child_by_field_name("function")
             name = (
-                text(f.child_by_field_name("attribute"))
+                node_text(f.child_by_field_name("attribute"))
                 if f is not None and f.type == "attribute"
-                else text(f)
+                else node_text(f)
             )
             if _ASSERT_CALL.match(name) or (
-                name in ("raises", "warns", "approx") and text(f).startswith("pytest")
+                name in ("raises", "warns", "approx") and node_text(f).startswith("pytest")
             ):
                 out.append(n)
     return out
@@ -72,15 +71,15 @@ def _tautology(n: Node) -> bool:
         cond = n.named_children[0] if n.named_children else None
         if cond is None:
             return False
-        if cond.type in ("true", "integer", "string") and text(cond) not in ("0", "''", '""'):
+        if cond.type in ("true", "integer", "string") and node_text(cond) not in ("0", "''", '""'):
             return True
         if cond.type == "comparison_operator" and len(cond.named_children) == 2:
             a, b = cond.named_children
             ops = [c.type for c in cond.children if not c.is_named]
-            return text(a) == text(b) and ops in (["=="], ["is"], ["<="], [">="], ["in"])
+            return node_text(a) == node_text(b) and ops in (["=="], ["is"], ["<="], [">="], ["in"])
         return False
     f = n.child_by_field_name("function")
-    name = text(f.child_by_field_name("attribute")) if f is not None and f.type == "attribute" else ""
+    name = node_text(f.child_by_field_name("attribute")) if f is not None and f.type == "attribute" else ""
     args = n.child_by_field_name("arguments")
     pos = [a for a in (args.named_children if args else []) if a.type != "keyword_argument"]
     if name in (
@@ -91,7 +90,7 @@ def _tautology(n: Node) -> bool:
         "assertDictEqual",
         "assertAlmostEqual",
     ):
-        return len(pos) >= 2 and text(pos[0]) == text(pos[1])
+        return len(pos) >= 2 and node_text(pos[0]) == node_text(pos[1])
     if name == "assertTrue":
         return bool(pos) and pos[0].type == "true"
     if name == "assertFalse":
@@ -110,21 +109,21 @@ def _catch_alls(root: Node) -> int:
                 value = kids[0]
                 if value.type == "as_pattern" and value.named_children:
                     value = value.named_children[0]
-                names = [text(x) for x in (value.named_children if value.type == "tuple" else [value])]
+                names = [node_text(x) for x in (value.named_children if value.type == "tuple" else [value])]
                 count += any(x.rsplit(".", 1)[-1] in _CATCH_ALL for x in names)
-        elif n.type == "call" and text(n.child_by_field_name("function")).endswith(
+        elif n.type == "call" and node_text(n.child_by_field_name("function")).endswith(
             ("raises", "assertRaises", "assertRaisesRegex")
         ):
             args = n.child_by_field_name("arguments")
             if args is not None and args.named_children:
                 first = args.named_children[0]
-                names = [text(x) for x in (first.named_children if first.type == "tuple" else [first])]
+                names = [node_text(x) for x in (first.named_children if first.type == "tuple" else [first])]
                 count += any(x.rsplit(".", 1)[-1] in _CATCH_ALL for x in names)
     return count
 
 
 def _count(root: Node, pattern: str) -> int:
-    return len(re.findall(pattern, text(root)))
+    return len(re.findall(pattern, node_text(root)))
 
 
 def check_not_weakened(original: bytes, updated: bytes) -> str | None:

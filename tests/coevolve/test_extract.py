@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from repairbot.bench.cases import make_repo
-from repairbot.changes.extract import body_shape, default_base, extract_changes, materialize, signature_diff
-from repairbot.changes.pyast import Param, definitions
+from repairbot.coevolve.extract import body_shape, default_base, extract_changes, materialize, signature_diff
 from repairbot.errors import BadInput
+from repairbot.parsing.definitions import Param, definitions
 
 BASE = {
     "pkg/__init__.py": "",

@@ -1,50 +1,20 @@
-"""Tree-sitter helpers for change extraction and test updates (self-contained so this stage does not wait on
-repairbot.parsing). Everything works on raw bytes; offsets are byte offsets of the text that was parsed."""
+"""The definitions of a module (functions, methods, classes, module-level constants) with their signatures,
+returns, raises and normalized bodies: what change extraction compares between two revisions."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, replace
 from typing import Literal
 
-import tree_sitter_python as tspython
-from tree_sitter import Language, Node, Parser, Tree
+from tree_sitter import Node
 
-PY = Language(tspython.language())
+from repairbot.parsing.tree import node_text, parse
 
 ParamKind = Literal["posonly", "pos", "kwonly", "varargs", "varkw"]
 DefKind = Literal["function", "method", "class", "variable"]
-
-
-@lru_cache(maxsize=1)
-def _parser() -> Parser:
-    return Parser(PY)
-
-
-def parse(src: bytes) -> Tree:
-    return _parser().parse(src)
-
-
-def text(node: Node | None) -> str:
-    if node is None or node.text is None:
-        return ""
-    return node.text.decode("utf-8", "replace")
-
-
-def walk(node: Node) -> Iterator[Node]:
-    """Pre-order walk of the subtree."""
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        yield n
-        stack.extend(reversed(n.children))
-
-
-def has_error(src: bytes) -> bool:
-    return parse(src).root_node.has_error
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,29 +58,29 @@ def _params(node: Node | None, is_method: bool) -> tuple[Param, ...]:
     for c in node.named_children:
         t = c.type
         if t == "identifier":
-            out.append(Param(text(c), "kwonly" if kwonly else "pos"))
+            out.append(Param(node_text(c), "kwonly" if kwonly else "pos"))
         elif t == "typed_parameter":
             inner = c.named_children[0] if c.named_children else None
             if inner is not None and inner.type == "list_splat_pattern":
-                out.append(Param(text(inner.named_children[0]), "varargs"))
+                out.append(Param(node_text(inner.named_children[0]), "varargs"))
                 kwonly = True
             elif inner is not None and inner.type == "dictionary_splat_pattern":
-                out.append(Param(text(inner.named_children[0]), "varkw"))
+                out.append(Param(node_text(inner.named_children[0]), "varkw"))
             else:
-                out.append(Param(text(inner), "kwonly" if kwonly else "pos"))
+                out.append(Param(node_text(inner), "kwonly" if kwonly else "pos"))
         elif t in ("default_parameter", "typed_default_parameter"):
             name = c.child_by_field_name("name")
             value = c.child_by_field_name("value")
-            out.append(Param(text(name), "kwonly" if kwonly else "pos", text(value)))
+            out.append(Param(node_text(name), "kwonly" if kwonly else "pos", node_text(value)))
         elif t == "list_splat_pattern":
-            out.append(Param(text(c.named_children[0]) if c.named_children else "", "varargs"))
+            out.append(Param(node_text(c.named_children[0]) if c.named_children else "", "varargs"))
             kwonly = True
         elif t == "keyword_separator":
             kwonly = True
         elif t == "positional_separator":
             out = [Param(p.name, "posonly", p.default) for p in out]
         elif t == "dictionary_splat_pattern":
-            out.append(Param(text(c.named_children[0]) if c.named_children else "", "varkw"))
+            out.append(Param(node_text(c.named_children[0]) if c.named_children else "", "varkw"))
     if is_method and out and out[0].name in ("self", "cls") and out[0].kind in ("pos", "posonly"):
         out = out[1:]
     return tuple(out)
@@ -149,9 +119,9 @@ def _raise_info(node: Node) -> tuple[str, str] | None:
         args = exc.child_by_field_name("arguments")
         msg = ""
         if args is not None and args.named_children:
-            msg = text(args.named_children[0])
-        return (text(fn), msg)
-    return (text(exc), "")
+            msg = node_text(args.named_children[0])
+        return (node_text(fn), msg)
+    return (node_text(exc), "")
 
 
 _WS = re.compile(r"\s+")
@@ -189,7 +159,7 @@ def definitions(src: bytes, path: str = "") -> dict[str, Definition]:
                 if child.type in ("if_statement", "try_statement", "else_clause", "block", "except_clause"):
                     visit(child, prefix, in_class)
                 continue
-            name = text(target.child_by_field_name("name"))
+            name = node_text(target.child_by_field_name("name"))
             qual = f"{prefix}{name}"
             body = target.child_by_field_name("body")
             doc = docstring_node(body)
@@ -200,7 +170,7 @@ def definitions(src: bytes, path: str = "") -> dict[str, Definition]:
                 if body is not None:
                     for n in _own_nodes(body):
                         if n.type == "return_statement":
-                            returns.append(_WS.sub(" ", text(n)[len("return") :]).strip())
+                            returns.append(_WS.sub(" ", node_text(n)[len("return") :]).strip())
                         elif n.type == "raise_statement":
                             info = _raise_info(n)
                             if info is not None:
@@ -223,7 +193,7 @@ def definitions(src: bytes, path: str = "") -> dict[str, Definition]:
                     visit(body, qual + ".", False)
             else:
                 sup = target.child_by_field_name("superclasses")
-                bases = tuple(text(b) for b in sup.named_children) if sup is not None else ()
+                bases = tuple(node_text(b) for b in sup.named_children) if sup is not None else ()
                 d = Definition(
                     qual,
                     "class",
@@ -252,8 +222,6 @@ def definitions(src: bytes, path: str = "") -> dict[str, Definition]:
 
 
 def _replace_params(d: Definition, params: tuple[Param, ...]) -> Definition:
-    from dataclasses import replace
-
     return replace(d, params=params)
 
 
@@ -264,10 +232,10 @@ def _module_variable(node: Node, path: str, out: dict[str, Definition]) -> None:
     left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
     if left is None or right is None or left.type != "identifier":
         return
-    name = text(left)
+    name = node_text(left)
     if name.startswith("__") or name in out:
         return
-    value = _WS.sub(" ", text(right)).strip()
+    value = _WS.sub(" ", node_text(right)).strip()
     out[name] = Definition(
         name,
         "variable",
@@ -284,7 +252,7 @@ def _module_variable(node: Node, path: str, out: dict[str, Definition]) -> None:
 
 
 def _docstring_text(doc: Node | None) -> str:
-    return text(doc).strip() if doc is not None else ""
+    return node_text(doc).strip() if doc is not None else ""
 
 
 def module_name(path: str) -> str:
@@ -296,48 +264,3 @@ def module_name(path: str) -> str:
     if parts and parts[-1] == "__init__":
         parts = parts[:-1]
     return ".".join(parts)
-
-
-def is_test_path(path: str) -> bool:
-    name = path.rsplit("/", 1)[-1]
-    parts = path.split("/")
-    return (
-        name.startswith("test_")
-        or name.endswith("_test.py")
-        or name == "conftest.py"
-        or any(p in ("tests", "test", "testing") for p in parts[:-1])
-    )
-
-
-def enclosing(root: Node, start: int, end: int, types: tuple[str, ...]) -> Node | None:
-    """Innermost node of one of `types` that contains [start, end)."""
-    node: Node | None = root.descendant_for_byte_range(start, end)
-    while node is not None:
-        if node.type in types:
-            return node
-        node = node.parent
-    return None
-
-
-def function_at_line(src: bytes, line: int) -> Node | None:
-    """The innermost function definition containing 1-based `line`."""
-    root = parse(src).root_node
-    best: Node | None = None
-    for n in walk(root):
-        if n.type == "function_definition" and n.start_point.row + 1 <= line <= n.end_point.row + 1:
-            best = n
-    return best
-
-
-def find_function(src: bytes, name: str) -> Node | None:
-    """A function definition by simple or qualified name (Class.method)."""
-    parts = name.split(".")
-    root = parse(src).root_node
-    for n in walk(root):
-        if n.type == "function_definition" and text(n.child_by_field_name("name")) == parts[-1]:
-            if len(parts) == 1:
-                return n
-            cls = enclosing(root, n.start_byte, n.start_byte, ("class_definition",))
-            if cls is not None and text(cls.child_by_field_name("name")) == parts[-2]:
-                return n
-    return None

@@ -2,16 +2,16 @@ from __future__ import annotations
 
 import pytest
 
-from repairbot.changes.guards import (
+from repairbot.coevolve.guards import (
     BaseCheckPlan,
     base_check_plan,
     check_base_run,
     check_not_weakened,
     coverage_not_dropped,
 )
-from repairbot.changes.model import ChangeSet, Classification, DefChange
-from repairbot.changes.pyast import definitions
+from repairbot.coevolve.records import ChangeSet, Classification, DefChange
 from repairbot.models import TestOutcome, TestRun
+from repairbot.parsing.definitions import definitions
 
 ORIGINAL = b"""import pytest
 import unittest

@@ -3,11 +3,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from repairbot.bench.cases import make_repo
-from repairbot.changes.classify import classify, split_nodeid
-from repairbot.changes.extract import extract_changes
-from repairbot.changes.model import ChangeSet
-from repairbot.changes.runner import run_pytest
+from repairbot.coevolve.classify import classify
+from repairbot.coevolve.extract import extract_changes
+from repairbot.coevolve.records import ChangeSet
 from repairbot.models import TestOutcome
+from repairbot.parsing import split_nodeid
+from tests.support.runs import run_tests
 
 LIB = "def area(w, h):\n    return w * h\n\n\ndef greet(name):\n    return 'Hello, ' + name\n"
 TEST = (
@@ -122,7 +123,7 @@ def _exc_case(tmp_path: Path, after: str, test: str) -> tuple[str, str]:
     files = {"lib.py": EXC_LIB, "tests/test_e.py": test}
     rev = make_repo(root, files, {**files, "lib.py": after})
     cs = extract_changes(root, rev)
-    run = run_pytest(root)
+    run = run_tests(root)
     failing = [o for o in run.outcomes if not o.ok]
     assert failing, run.output
     res = classify(cs, failing, {o.nodeid for o in failing}, {"tests/test_e.py": test.encode()})

@@ -16,16 +16,16 @@ Pipeline call sequence (see each function's docstring):
 
 from __future__ import annotations
 
-from repairbot.changes.classify import classify
-from repairbot.changes.extract import default_base, extract_changes, materialize
-from repairbot.changes.guards import (
+from repairbot.coevolve.classify import classify
+from repairbot.coevolve.extract import default_base, extract_changes, materialize
+from repairbot.coevolve.guards import (
     BaseCheckPlan,
     base_check_plan,
     check_base_run,
     check_not_weakened,
     coverage_not_dropped,
 )
-from repairbot.changes.model import ChangeSet, Classification, DefChange, SignatureDiff
+from repairbot.coevolve.records import ChangeSet, Classification, DefChange, SignatureDiff
 
 __all__ = [
     "BaseCheckPlan",

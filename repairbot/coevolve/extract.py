@@ -9,9 +9,10 @@ import subprocess
 import tarfile
 from pathlib import Path
 
-from repairbot.changes.model import ChangeKind, ChangeSet, DefChange, SignatureDiff
-from repairbot.changes.pyast import Definition, Param, definitions, module_name
+from repairbot.coevolve.records import ChangeKind, ChangeSet, DefChange, SignatureDiff
 from repairbot.errors import BadInput, EnvironmentProblem
+from repairbot.parsing.definitions import Definition, Param, definitions, module_name
+from repairbot.workspace import is_test_path
 
 
 def _git(root: Path, *args: str, check: bool = True) -> str:
@@ -162,8 +163,6 @@ def diff_sources(
     old_sources: dict[str, bytes], new_sources: dict[str, bytes], renamed: dict[str, str]
 ) -> list[DefChange]:
     """Definition-level changes between module sources (base path -> bytes, tree path -> bytes)."""
-    from repairbot.changes.pyast import is_test_path
-
     changes: list[DefChange] = []
     for old_path, new_path in renamed.items():
         if old_path.endswith(".py") and new_path.endswith(".py") and not is_test_path(new_path):

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from repairbot.changes.runner import run_pytest
-from repairbot.generate.regression import issue_locations, regression_test, reproduction_test
 from repairbot.models import TestOutcome
+from repairbot.reproduce import issue_locations, regression_test, reproduction_test
+from tests.support.runs import run_tests
 
 BUGGY = "def double(x):\n    return x + x if x < 3 else x * 3\n"
 FIXED = "def double(x):\n    return x + x\n"
@@ -28,7 +28,7 @@ def _write(root: Path, files: dict[str, str | bytes]) -> None:
 
 def test_regression_test_fails_before_and_passes_after_the_fix(tmp_path: Path) -> None:
     _write(tmp_path, {"lib.py": BUGGY, "tests/test_lib.py": BROAD})
-    failing = [o for o in run_pytest(tmp_path).outcomes if not o.ok]
+    failing = [o for o in run_tests(tmp_path).outcomes if not o.ok]
     assert [o.nodeid for o in failing] == ["tests/test_lib.py::DoubleTest::test_many"]
     res = regression_test(BROAD.encode(), failing[0])
     assert res is not None
@@ -43,10 +43,10 @@ def test_regression_test_fails_before_and_passes_after_the_fix(tmp_path: Path) -
     )
     assert "double(1)" not in added and "double(0)" not in added
     _write(tmp_path, {path: new})
-    before = run_pytest(tmp_path, [nodeid]).outcome(nodeid)
+    before = run_tests(tmp_path, [nodeid]).outcome(nodeid)
     assert before is not None and before.outcome == "failed"
     _write(tmp_path, {"lib.py": FIXED})
-    after = run_pytest(tmp_path, [nodeid]).outcome(nodeid)
+    after = run_tests(tmp_path, [nodeid]).outcome(nodeid)
     assert after is not None and after.outcome == "passed"
 
 
@@ -70,10 +70,10 @@ def test_reproduction_from_a_snippet_with_expected_comment(tmp_path: Path) -> No
     assert path == "tests/test_issue_reproduction.py"
     assert b"assert double(5) == 10" in src and b"unittest.TestCase" in src  # the repository's style
     _write(tmp_path, {path: src})
-    run = run_pytest(tmp_path, [path])
+    run = run_tests(tmp_path, [path])
     assert [o.outcome for o in run.outcomes] == ["failed"]
     _write(tmp_path, {"lib.py": FIXED})
-    assert [o.outcome for o in run_pytest(tmp_path, [path]).outcomes] == ["passed"]
+    assert [o.outcome for o in run_tests(tmp_path, [path]).outcomes] == ["passed"]
 
 
 def test_reproduction_from_a_session_and_prose(tmp_path: Path) -> None:
@@ -113,7 +113,7 @@ def test_a_crash_keeps_the_checks_after_the_crashing_call(tmp_path: Path) -> Non
         "def test_first():\n    assert first([3, 3]) == 3\n    value = first([5])\n    assert value == 5\n"
     )
     _write(tmp_path, {"lib.py": buggy, "test_lib.py": test})
-    failing = [o for o in run_pytest(tmp_path).outcomes if not o.ok]
+    failing = [o for o in run_tests(tmp_path).outcomes if not o.ok]
     assert [o.nodeid for o in failing] == ["test_lib.py::test_first"]
     res = regression_test(test.encode(), failing[0])
     assert res is not None

@@ -8,22 +8,17 @@ import pytest
 from repairbot.bench.cases import make_repo, materialize_repo
 from repairbot.bench.coevolution import load_coevolution_cases as load_cases
 from repairbot.bench.coevolution import normalized_ast
-from repairbot.changes.classify import classify
-from repairbot.changes.extract import extract_changes
-from repairbot.changes.runner import run_pytest
+from repairbot.coevolve.classify import classify
+from repairbot.coevolve.extract import extract_changes
+from repairbot.coevolve.updaters import TestsGenerator
+from repairbot.coevolve.updaters.edits import apply_edits
+from repairbot.coevolve.updaters.exception import regex_escape
+from repairbot.coevolve.updaters.rename import rename_edits
+from repairbot.coevolve.updaters.signature import signature_edits
+from repairbot.coevolve.updaters.value import format_like, observed_pair, probe_source
 from repairbot.generate.base import GenerationContext
-from repairbot.generate.tests import (
-    TestsGenerator,
-    apply_edits,
-    format_like,
-    observed_pair,
-    probe_source,
-    regex_escape,
-    rename_edits,
-    signature_edits,
-)
 from repairbot.models import Job, Snapshot, TestOutcome
-from tests.support.runs import coevolve
+from tests.support.runs import coevolve, run_tests
 
 CASES = Path(__file__).resolve().parents[2] / "bench" / "coevolution" / "cases.jsonl"
 
@@ -105,7 +100,7 @@ def test_generator_updates_a_value_and_the_updated_test_passes(tmp_path: Path) -
     base = {"lib.py": "def greet(n):\n    return 'Hello, ' + n\n", "tests/test_lib.py": test}
     rev = make_repo(root, base, {**base, "lib.py": "def greet(n):\n    return f'Hello, {n}!'\n"})
     cs = extract_changes(root, rev)
-    failing = [o for o in run_pytest(root).outcomes if not o.ok]
+    failing = [o for o in run_tests(root).outcomes if not o.ok]
     cands = list(TestsGenerator().generate(_ctx(root, failing, {"changes": cs})))
     assert len(cands) == 1 and cands[0].kind == "test" and cands[0].generator == "tests"
     assert "obsolete" in cands[0].evidence or "asserts an old value" in cands[0].evidence
@@ -113,7 +108,7 @@ def test_generator_updates_a_value_and_the_updated_test_passes(tmp_path: Path) -
     new = apply_edits((root / edit.path).read_bytes(), cands[0].edits)
     assert new == test.replace('"Hello, Ann"', '"Hello, Ann!"').encode()
     (root / edit.path).write_bytes(new)
-    assert not [o for o in run_pytest(root).outcomes if not o.ok]
+    assert not [o for o in run_tests(root).outcomes if not o.ok]
 
 
 def test_generator_leaves_regressions_alone(tmp_path: Path) -> None:
@@ -122,7 +117,7 @@ def test_generator_leaves_regressions_alone(tmp_path: Path) -> None:
     base = {"lib.py": "def add(a, b):\n    return a + b\n", "tests/test_lib.py": test}
     rev = make_repo(root, base, {**base, "lib.py": "def add(a, b):\n    return a - b\n"})
     cs = extract_changes(root, rev)
-    failing = [o for o in run_pytest(root).outcomes if not o.ok]
+    failing = [o for o in run_tests(root).outcomes if not o.ok]
     assert failing
     assert list(TestsGenerator().generate(_ctx(root, failing, {"changes": cs}))) == []
     # Without a change set the generator has nothing to go on.
@@ -134,11 +129,11 @@ def test_probe_reports_the_actual_value_through_the_run_tests_hook(tmp_path: Pat
     test = "from lib import big\n\n\ndef test_big():\n    assert big() == list(range(3))\n"
     base = {"lib.py": "def big():\n    return list(range(3))\n", "tests/test_lib.py": test}
     rev = make_repo(root, base, {**base, "lib.py": "def big():\n    return list(range(40))\n"})
-    failing = [o for o in run_pytest(root).outcomes if not o.ok]
+    failing = [o for o in run_tests(root).outcomes if not o.ok]
     probe = probe_source(test.encode(), failing[0], "tests/test_lib.py")
     assert probe is not None and b"REPAIRBOT_OBSERVED" in probe
     (root / "tests/test_lib.py").write_bytes(probe)
-    res = run_pytest(root).outcomes[0]
+    res = run_tests(root).outcomes[0]
     obs = observed_pair(res.message + "\n" + res.longrepr)
     assert obs is not None and json.loads(json.dumps(obs[0])) == repr(list(range(40)))
     _ = rev, classify
@@ -169,7 +164,7 @@ def test_update_kinds_end_to_end(case_id: str, tmp_path: Path) -> None:
 
 
 def _value(src: str, nodeid: str, line: int, err: str, changed: set[str]) -> bytes | None:
-    from repairbot.generate.tests import value_edit
+    from repairbot.coevolve.updaters.value import value_edit
 
     o = TestOutcome(nodeid, "failed", err.splitlines()[0], err, (("tests/t.py", line),))
     rep, _ = value_edit(src.encode(), o, "tests/t.py", changed)
@@ -202,13 +197,13 @@ def test_value_edit_only_where_the_value_depends_on_the_change() -> None:
 
 
 def test_message_and_exception_edits() -> None:
-    from repairbot.changes.classify import test_node
-    from repairbot.generate.tests import exception_edits, message_edits
+    from repairbot.coevolve.updaters.exception import exception_edits, message_edits
+    from repairbot.parsing import find_test
 
     src = (
         b"def test_a(self):\n    with self.assertRaisesRegex(ValueError, 'invalid port'):\n        check(7)\n"
     )
-    fn = test_node(src, "tests/t.py::test_a")
+    fn = find_test(src, "tests/t.py::test_a")
     assert fn is not None
     err = 'AssertionError: "invalid port" does not match "port 7 out of range (1-65535)"'
     out = apply_edits(src, message_edits(src, fn, err))
@@ -218,7 +213,7 @@ def test_message_and_exception_edits() -> None:
 
 
 def test_exception_import_from_where_the_code_gets_it(tmp_path: Path) -> None:
-    from repairbot.generate.tests import _import_for
+    from repairbot.coevolve.updaters.exception import import_for
 
     root = tmp_path / "r"
     svc = "from acc.errors import Taken\n\n\ndef register(n):\n    raise Taken(n)\n"
@@ -229,9 +224,9 @@ def test_exception_import_from_where_the_code_gets_it(tmp_path: Path) -> None:
     cs = extract_changes(root, rev)
     change = cs.of_kind("raise")[0]
     src = b"import pytest\nfrom acc.service import register\n\n\ndef test_a():\n    pass\n"
-    out = apply_edits(src, _import_for(src, "Taken", change, Snapshot(root)))
+    out = apply_edits(src, import_for(src, "Taken", change, Snapshot(root)))
     assert out == src.replace(b"register\n", b"register\nfrom acc.errors import Taken\n", 1)
-    assert _import_for(src, "KeyError", change, Snapshot(root)) == []
+    assert import_for(src, "KeyError", change, Snapshot(root)) == []
 
 
 @pytest.mark.parametrize(
@@ -255,13 +250,11 @@ def test_value_edit_in_parametrize_rows(table: str, nodeid: str) -> None:
 
 def test_generator_rounds_rename_then_value(tmp_path: Path) -> None:
     """Round 1 fixes the import of a renamed function; round 2 (on the partial fix) the changed value."""
-    from repairbot.changes.runner import run_with_overlay
-
     case = next(c for c in load_cases(CASES) if c["id"] == "rename-and-value-pytest")
     root = tmp_path / "r"
     rev = materialize_repo(case, root)
     cs = extract_changes(root, rev)
-    failing = [o for o in run_pytest(root).outcomes if not o.ok]
+    failing = [o for o in run_tests(root).outcomes if not o.ok]
     extras: dict[str, object] = {"changes": cs, "passed_at_base": {"tests/test_length.py::test_ten"}}
     snapshot = Snapshot(root)
     for _ in range(2):
@@ -273,7 +266,7 @@ def test_generator_rounds_rename_then_value(tmp_path: Path) -> None:
         assert len(cands) == 1
         path = cands[0].edits[0].path
         snapshot = snapshot.with_files({path: apply_edits(snapshot.read(path), cands[0].edits)})
-        failing = [o for o in run_with_overlay(root, dict(snapshot.changed)).outcomes if not o.ok]
+        failing = [o for o in run_tests(root, files=dict(snapshot.changed)).outcomes if not o.ok]
     assert failing == []
     expected = case["fixed"]["tests/test_length.py"]  # type: ignore[index]
     assert normalized_ast(snapshot.read("tests/test_length.py")) == normalized_ast(expected)
@@ -289,8 +282,8 @@ def test_rename_edits_update_mock_patch_targets(tmp_path: Path) -> None:
 
 
 def test_one_candidate_per_file_plus_per_test_alternatives(tmp_path: Path) -> None:
-    from repairbot.changes.model import ChangeSet, Classification
-    from repairbot.generate.tests import update_candidates
+    from repairbot.coevolve.records import ChangeSet, Classification
+    from repairbot.coevolve.updaters import update_candidates
 
     root = tmp_path / "r"
     (root / "tests").mkdir(parents=True)

@@ -11,44 +11,15 @@ from collections.abc import Mapping, Sequence
 
 from tree_sitter import Node
 
-from repairbot.changes.model import ChangeSet, Classification, DefChange
-from repairbot.changes.pyast import is_test_path, parse, text, walk
+from repairbot.coevolve.records import ChangeSet, Classification, DefChange
 from repairbot.models import TestOutcome
-
-
-def split_nodeid(nodeid: str) -> tuple[str, tuple[str, ...]]:
-    """'tests/t.py::C::test_a[x]' -> ('tests/t.py', ('C', 'test_a'))."""
-    path, _, rest = nodeid.partition("::")
-    names = tuple(re.sub(r"\[.*\]$", "", n) for n in rest.split("::") if n)
-    return path, names
-
-
-def test_node(src: bytes, nodeid: str) -> Node | None:
-    """The function definition of the test `nodeid` in `src`."""
-    _, names = split_nodeid(nodeid)
-    if not names:
-        return None
-    root = parse(src).root_node
-    scope: Node = root
-    for i, name in enumerate(names):
-        found: Node | None = None
-        for n in walk(scope):
-            if (
-                n.type in ("function_definition", "class_definition")
-                and text(n.child_by_field_name("name")) == name
-            ):
-                if i == len(names) - 1 and n.type != "function_definition":
-                    continue
-                found = n
-                break
-        if found is None:
-            return None
-        scope = found
-    return scope
+from repairbot.parsing import call_name, find_test, node_text, parse, split_nodeid, walk
+from repairbot.parsing.definitions import definitions
+from repairbot.workspace import is_test_path
 
 
 def identifiers(node: Node) -> set[str]:
-    return {text(n) for n in walk(node) if n.type == "identifier"}
+    return {node_text(n) for n in walk(node) if n.type == "identifier"}
 
 
 _MISSING_NAME = [
@@ -112,8 +83,6 @@ def _reaches(
         if cls in test_ids and name in test_ids:
             return True
     # Callers in the changed modules, transitively (test -> api -> helper -> changed definition).
-    from repairbot.changes.pyast import definitions
-
     bodies: dict[str, str] = {}
     for path, src in changes.new_sources.items():
         if not is_test_path(path):
@@ -135,26 +104,19 @@ def _reaches(
     return False
 
 
-def _call_name_of(call: Node) -> str:
-    fn = call.child_by_field_name("function")
-    if fn is not None and fn.type == "attribute":
-        return text(fn.child_by_field_name("attribute"))
-    return text(fn)
-
-
 def _expected_exceptions(node: Node | None) -> set[str]:
     if node is None:
         return set()
     out: set[str] = set()
     for n in walk(node):
         if n.type == "call":
-            fn = text(n.child_by_field_name("function"))
+            fn = node_text(n.child_by_field_name("function"))
             if fn.endswith(("raises", "assertRaises", "assertRaisesRegex")):
                 args = n.child_by_field_name("arguments")
                 if args is not None and args.named_children:
                     first = args.named_children[0]
                     targets = first.named_children if first.type == "tuple" else [first]
-                    out.update(text(t).rsplit(".", 1)[-1] for t in targets)
+                    out.update(node_text(t).rsplit(".", 1)[-1] for t in targets)
     return out
 
 
@@ -181,11 +143,11 @@ def classify_one(
     err = f"{outcome.message}\n{outcome.longrepr}"
     path, _ = split_nodeid(nid)
     src = test_sources.get(path, b"")
-    node = test_node(src, nid) if src else None
+    node = find_test(src, nid) if src else None
     ids = identifiers(node) if node is not None else set()
     if src:
         # Module-level imports are part of what a test uses.
-        ids |= {text(n) for n in walk(parse(src).root_node) if n.type in ("identifier", "dotted_name")}
+        ids |= {node_text(n) for n in walk(parse(src).root_node) if n.type in ("identifier", "dotted_name")}
 
     # 1. A renamed or moved symbol or module.
     renames = changes.renames()
@@ -234,7 +196,7 @@ def classify_one(
 
     # A reordered signature breaks positional calls silently (wrong values, odd errors): only direct callers.
     if node is not None:
-        called = {_call_name_of(n) for n in walk(node) if n.type == "call"}
+        called = {call_name(n) for n in walk(node) if n.type == "call"}
         for c in changes.of_kind("signature"):
             if c.signature is not None and c.signature.reordered and c.new_name in called:
                 return Classification(
@@ -284,7 +246,7 @@ def classify_one(
         for c in candidates:
             if c.kind == "signature" and c.signature is not None:
                 kws = {
-                    text(k.child_by_field_name("name"))
+                    node_text(k.child_by_field_name("name"))
                     for k in (walk(node) if node is not None else ())
                     if k.type == "keyword_argument"
                 }

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from repairbot.changes.pyast import Definition, Param
+from repairbot.parsing.definitions import Definition, Param
+from repairbot.workspace import is_test_path
 
 ChangeKind = Literal[
     "rename",  # same code, new name, same module
@@ -118,8 +119,6 @@ class ChangeSet:
 
     @property
     def changed_test_files(self) -> tuple[str, ...]:
-        from repairbot.changes.pyast import is_test_path
-
         return tuple(p for p in (*self.modified_files, *self.added_files) if is_test_path(p))
 
     def summary(self) -> str:

@@ -1,0 +1,190 @@
+"""Updates of obsolete tests (test co-evolution), one module per kind of change: `rename`, `signature`,
+`value`, `exception`. `update_candidates` gathers, per test file, every update its obsolete tests need into
+one candidate (byte-range edits, DESIGN §8).
+
+The "tests" generator reads `ctx.extras["changes"]` (a ChangeSet), `ctx.extras["classifications"]` (nodeid ->
+Classification; computed here when absent) and the optional hook `ctx.extras["run_tests"]`:
+    run_tests(files: Mapping[str, bytes], nodeids: Sequence[str]) -> TestRun
+runs `nodeids` on the job's snapshot with `files` overlaid (new bytes per path), for value probes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+
+from repairbot.coevolve.classify import classify
+from repairbot.coevolve.records import ChangeSet, Classification
+from repairbot.coevolve.updaters.edits import Replacement, apply_edits, dedupe
+from repairbot.coevolve.updaters.exception import exception_edits, import_for, message_edits
+from repairbot.coevolve.updaters.rename import rename_edits
+from repairbot.coevolve.updaters.signature import signature_edits, signature_hints
+from repairbot.coevolve.updaters.value import observe_values, value_edit
+from repairbot.generate.base import GenerationContext
+from repairbot.models import Candidate, Edit, Snapshot, TestOutcome
+from repairbot.parsing import find_test, parse, split_nodeid
+
+
+def _changed_names(changes: ChangeSet) -> set[str]:
+    names = {c.new_name for c in changes.changes if c.new}
+    for c in changes.changes:
+        if c.new_def is not None and c.new_def.kind == "method":
+            names.add(c.new.rsplit(".", 2)[-2])
+    return names
+
+
+def update_candidates(
+    snapshot: Snapshot,
+    changes: ChangeSet,
+    failing: Sequence[TestOutcome],
+    classes: Mapping[str, Classification],
+    test_files: Sequence[str],
+    observed: Mapping[str, str] | None = None,
+) -> list[Candidate]:
+    """Candidate edits of test files for the obsolete tests among `failing`, best first.
+
+    One candidate per test file gathers every update that file needs (renames and signatures file-wide,
+    values/exceptions per test); the self-debugging loop reruns the generator on the partially fixed
+    snapshot for what is left.
+    """
+    obsolete = [
+        o for o in failing if classes.get(o.nodeid) is not None and classes[o.nodeid].kind == "obsolete"
+    ]
+    by_file: dict[str, list[tuple[TestOutcome, Classification]]] = {}
+    for o in obsolete:
+        by_file.setdefault(split_nodeid(o.nodeid)[0], []).append((o, classes[o.nodeid]))
+    names = _changed_names(changes)
+    out: list[Candidate] = []
+    for path, items in by_file.items():
+        try:
+            src = snapshot.read(path)
+        except OSError:
+            continue
+        whole = _file_candidate(snapshot, changes, path, src, items, test_files, names, observed)
+        if whole is not None:
+            out.append(whole)
+        # Per-test alternatives: one wrong update must not sink the others (partial fixes are kept).
+        if len(items) > 1:
+            for item in items:
+                alt = _file_candidate(snapshot, changes, path, src, [item], test_files, names, observed)
+                if alt is not None and (whole is None or alt.edits != whole.edits):
+                    out.append(replace(alt, score=alt.score - 0.1))
+    return out
+
+
+def _file_candidate(
+    snapshot: Snapshot,
+    changes: ChangeSet,
+    path: str,
+    src: bytes,
+    items: Sequence[tuple[TestOutcome, Classification]],
+    test_files: Sequence[str],
+    names: set[str],
+    observed: Mapping[str, str] | None,
+) -> Candidate | None:
+    repls: list[Replacement] = []
+    evidence: list[str] = []
+    reasons: list[str] = []
+    line = 0
+    seen_changes: set[int] = set()
+    for o, cl in items:
+        c = cl.change
+        err = f"{o.message}\n{o.longrepr}"
+        fn = find_test(src, o.nodeid)
+        if c is None:
+            continue
+        if cl.reason == "rename" and id(c) not in seen_changes:
+            seen_changes.add(id(c))
+            repls += rename_edits(src, c)
+            # Other renames of the same change set are likely needed by this file too.
+            for other in changes.of_kind("rename", "move", "module_move"):
+                if other is not c and re.search(
+                    rf"\b{re.escape(other.old_name)}\b", src.decode("utf-8", "replace")
+                ):
+                    repls += rename_edits(src, other)
+        elif cl.reason == "signature" and id(c) not in seen_changes:
+            seen_changes.add(id(c))
+            hints = signature_hints(snapshot, c, test_files, changes)
+            repls += signature_edits(src, c, hints)
+        elif cl.reason == "value":
+            obs = observed.get(o.nodeid) if observed else None
+            rep, _why = value_edit(src, o, path, names, obs)
+            if rep is None:
+                rep, _why = value_edit(src, o, path, set(), obs)
+            if rep is not None:
+                repls.append(rep)
+        elif cl.reason == "exception" and fn is not None and c.old_def is not None and c.new_def is not None:
+            old_types = {t.rsplit(".", 1)[-1] for t, _ in c.old_def.raises}
+            new_types = [t for t, _ in c.new_def.raises if t.rsplit(".", 1)[-1] not in old_types]
+            raised = [t for t in new_types if re.search(rf"\b{re.escape(t.rsplit('.', 1)[-1])}\b", err)]
+            if raised:
+                repls += exception_edits(src, fn, old_types, raised[0].rsplit(".", 1)[-1])
+                repls += import_for(src, raised[0].rsplit(".", 1)[-1], c, snapshot)
+        elif cl.reason == "message" and fn is not None:
+            repls += message_edits(src, fn, err)
+        evidence.append(f"{o.nodeid}: {cl.evidence}")
+        reasons.append(cl.reason)
+        if fn is not None and not line:
+            line = fn.start_point.row + 1
+    repls = dedupe(repls)
+    if not repls:
+        return None
+    new = apply_edits(src, repls)
+    if new == src or parse(new).root_node.has_error:
+        return None
+    # One edit spanning the changed region keeps candidates simple to apply and diff.
+    start = min(r.start for r in repls)
+    end_old = max(r.end for r in repls)
+    end_new = end_old + (len(new) - len(src))
+    return Candidate(
+        edits=(Edit(path, start, end_old, new[start:end_new]),),
+        generator="tests",
+        rule=f"update-{'+'.join(sorted(set(reasons)))}",
+        score=0.9 if set(reasons) <= {"rename", "signature"} else 0.8,
+        description=f"update obsolete tests in {path}: " + ", ".join(sorted(set(reasons))),
+        kind="test",
+        line=line,
+        evidence="; ".join(evidence)[:1000],
+    )
+
+
+class TestsGenerator:
+    """Generator "tests": updates of obsolete tests (see module docstring for the extras it reads)."""
+
+    name = "tests"
+
+    def generate(self, ctx: GenerationContext) -> Iterable[Candidate]:
+        changes = ctx.extras.get("changes")
+        if not isinstance(changes, ChangeSet):
+            return []
+        given = ctx.extras.get("classifications")
+        classes: dict[str, Classification] = dict(given) if isinstance(given, Mapping) else {}
+        # Failures the pipeline has not classified (first round without a classification, or failures exposed
+        # by the partial fix of an earlier round, such as a value change behind a rename) are classified here.
+        todo = [o for o in ctx.failing if o.nodeid not in classes]
+        if todo:
+            sources: dict[str, bytes] = {}
+            for p in ctx.test_files:
+                try:
+                    sources[p] = ctx.snapshot.read(p)
+                except OSError:
+                    continue
+            passed = ctx.extras.get("passed_at_base")
+            coverage = ctx.extras.get("coverage")
+            classes.update(
+                classify(
+                    changes,
+                    todo,
+                    passed if isinstance(passed, set) else None,
+                    sources,
+                    coverage if isinstance(coverage, Mapping) else None,
+                )
+            )
+        observed: dict[str, str] = {}
+        run_tests = ctx.extras.get("run_tests")
+        if callable(run_tests):
+            observed = observe_values(ctx.snapshot, ctx.failing, classes, run_tests)
+        return update_candidates(ctx.snapshot, changes, ctx.failing, classes, ctx.test_files, observed)[
+            : ctx.limit
+        ]
