@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from repairbot.generate.base import Hole
+from repairbot.generate.operators import operator_alternatives
 from repairbot.parsing.scope import CONTAINERS, NameInfo, ScopeFacts
 
 # Well-known pairs of callables that are easy to confuse.
@@ -151,8 +152,6 @@ def donor_pool(
         catch_up = [f"{s} = {u}" for s in stale for u in updated if u != s]
         items = [*catch_up[:6], *_statements(facts, names, in_loop=in_loop)]
     elif kind == "op":
-        from repairbot.generate.patterns import operator_alternatives
-
         items = list(operator_alternatives(original))
     return _dedup(items, original, limit)
 

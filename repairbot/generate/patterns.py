@@ -28,6 +28,7 @@ from tree_sitter import Node, QueryCursor
 
 from repairbot.errors import BadInput
 from repairbot.generate import donors as donors_mod
+from repairbot.generate.operators import operator_alternatives
 from repairbot.parsing.scope import ScopeFacts, scope_facts
 from repairbot.parsing.tree import (
     COMPOUND_STATEMENTS,
@@ -165,70 +166,6 @@ def _load_rules_cached(directory: str) -> tuple[Rule, ...]:
     if not d.is_dir():
         raise BadInput(f"rules directory {d} does not exist")
     return tuple(load_rule(p) for p in sorted(d.glob("*.yml")))
-
-
-# ------------------------------------------------------------------------------------------ operator sets
-
-_OP_GROUPS: tuple[tuple[str, ...], ...] = (
-    ("<", "<=", ">", ">=", "==", "!="),
-    ("==", "!=", "is", "is not", "<", ">"),
-    ("is", "is not", "==", "!="),
-    ("in", "not in"),
-    ("+", "-", "*", "//", "/", "%", "**"),
-    ("and", "or"),
-    ("+=", "-=", "*=", "//=", "/=", "%="),
-    ("&", "|", "^", "<<", ">>"),
-    ("&=", "|=", "^=", "<<=", ">>="),
-    ("-", "+", "~"),
-)
-# Nearest confusions first: an off-by-one comparison beats a reversed one.
-_OP_NEAR: dict[str, tuple[str, ...]] = {
-    "<": ("<=", ">", "!=", ">=", "=="),
-    "<=": ("<", ">=", "==", ">", "!="),
-    ">": (">=", "<", "!=", "<=", "=="),
-    ">=": (">", "<=", "==", "<", "!="),
-    "==": ("!=", "<=", ">=", "<", ">", "is"),
-    "!=": ("==", "<", ">", "is not"),
-    "is": ("is not", "=="),
-    "is not": ("is", "!="),
-    "in": ("not in",),
-    "not in": ("in",),
-    "+": ("-", "*", "//", "%", "/", "**"),
-    "-": ("+", "*", "//", "%", "/"),
-    "*": ("+", "//", "**", "-", "/", "%"),
-    "/": ("//", "*", "%", "-", "+"),
-    "//": ("/", "%", "*", "-", "+"),
-    "%": ("//", "/", "*", "-", "+"),
-    "**": ("*", "+"),
-    "and": ("or",),
-    "or": ("and",),
-    "&=": ("|=", "^="),
-    "|=": ("&=", "^="),
-    "^=": ("&=", "|="),
-    "<<=": (">>=",),
-    ">>=": ("<<=",),
-    "+=": ("-=", "*=", "=", "//=", "%="),
-    "-=": ("+=", "=", "*=", "//="),
-    "*=": ("+=", "//=", "-=", "/=", "="),
-    "/=": ("//=", "*=", "-="),
-    "//=": ("/=", "*=", "%=", "-="),
-    "%=": ("//=", "-="),
-    "&": ("|", "^", "and"),
-    "|": ("&", "^", "or"),
-    "^": ("|", "&"),
-    "<<": (">>",),
-    ">>": ("<<",),
-}
-
-
-def operator_alternatives(op: str) -> tuple[str, ...]:
-    op = " ".join(op.split())
-    if op in _OP_NEAR:
-        return _OP_NEAR[op]
-    for group in _OP_GROUPS:
-        if op in group:
-            return tuple(o for o in group if o != op)
-    return ()
 
 
 # ------------------------------------------------------------------------------------- template functions
@@ -599,9 +536,6 @@ class Match:
     @property
     def target(self) -> Node:
         return self.captures[self.rule.target.capture]
-
-
-_FIELD_CACHE: dict[int, str | None] = {}
 
 
 def field_of(node: Node) -> str | None:

@@ -284,14 +284,12 @@ def scope_facts(src: Source, node: Node) -> ScopeFacts:
             best[df.name] = (dist, rank, kind)
     names: list[NameInfo] = []
     for name, (dist, _rank, kind) in best.items():
-        owner_id = next((k for k, v in distance_of.items() if v == dist), 0)
         types: set[str] = set()
         for scope in chain:
             types |= idx.hints.get((_oid(scope), name), set())
         if kind in ("function", "class"):
             types.add("callable")
         count = sum(idx.idents.get(_oid(s), Counter()).get(name, 0) for s in chain) or 1
-        del owner_id
         names.append(NameInfo(name, kind, frozenset(types), count, dist))
     names.sort(key=lambda n: (n.distance, -n.count, n.name))
 

@@ -9,7 +9,8 @@ import pytest
 
 from repairbot.errors import BadInput
 from repairbot.generate.base import GenerationContext, Hole
-from repairbot.generate.patterns import Rule, Site, load_rule, load_rules, matches_at, operator_alternatives
+from repairbot.generate.operators import operator_alternatives
+from repairbot.generate.patterns import Rule, Site, load_rule, load_rules, matches_at
 from repairbot.generate.registry import available, get_generator, register
 from repairbot.generate.rules import MaskGenerator, RulesGenerator, site_proposals
 from repairbot.models import Candidate, Job, Location, Snapshot
