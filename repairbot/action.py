@@ -119,7 +119,7 @@ def _open_pr(root: Path, report: Report) -> str:
 
     from repairbot.github import git as gitops
     from repairbot.github.publish import open_or_update_pr
-    from repairbot.github.render import pr_body, pr_title
+    from repairbot.github.messages import pr_body, pr_title
 
     token = os.environ.get("INPUT_GITHUB_TOKEN") or os.environ.get("GITHUB_TOKEN")
     repo_name = os.environ.get("GITHUB_REPOSITORY")

@@ -20,7 +20,7 @@ from github.Repository import Repository
 
 from repairbot.config import RepoConfig, RepoConfigError, Settings, load_repo_config
 from repairbot.errors import NothingToRepair
-from repairbot.github import git, publish, render
+from repairbot.github import git, messages, publish
 from repairbot.github.app import GitHubApp, Installation
 from repairbot.github.suggest import review_suggestions, thread_suggestion
 from repairbot.jobs.engine import Engine
@@ -152,22 +152,22 @@ def push_job(ctx: Context) -> Outcome:
         publish.finish_check(check, "success", "All tests pass", "The whole suite passed; nothing to repair.")
         return Outcome("succeeded", "suite_green")
     if not _fixed(report):
-        summary = render.not_fixed_comment(report, "", f"status {report.status}")
+        summary = messages.not_fixed_comment(report, "", f"status {report.status}")
         publish.finish_check(check, "failure", "Tests fail; no validated repair found", summary)
         return Outcome("succeeded", "not_fixed")
     patch = report.patches[0]
     if any(cfg.ignores(f) for f in patch.files):
-        summary = render.check_summary(report, "The repair touches ignored paths; not proposed.")
+        summary = messages.check_summary(report, "The repair touches ignored paths; not proposed.")
         publish.finish_check(check, "failure", "Tests fail; repair touches ignored paths", summary)
         return Outcome("succeeded", "not_fixed", {"patch": patch.diff})
 
     fp = fingerprint(branch, *sorted(report.failing_tests))
     pr_branch = f"{publish.BRANCH_PREFIX}{fp}"
-    title = render.pr_title(report)
-    body = render.pr_body(report, trigger=f"push to `{branch}`", sha=sha, fingerprint=fp)
+    title = messages.pr_title(report)
+    body = messages.pr_body(report, trigger=f"push to `{branch}`", sha=sha, fingerprint=fp)
     gate = _rate_limited(ctx, repo, cfg, pr_branch)
     if gate:
-        summary = render.check_summary(report, f"{gate}. The validated patch:\n\n```diff\n{patch.diff}\n```")
+        summary = messages.check_summary(report, f"{gate}. The validated patch:\n\n```diff\n{patch.diff}\n```")
         publish.finish_check(check, "failure", "Tests fail; repair not proposed (limit)", summary)
         return Outcome("succeeded", "rate_limited", {"patch": patch.diff})
     pr, created = _propose(ctx, inst, repo, pr_branch, base=branch, title=title, body=body, diff=patch.diff)
@@ -175,7 +175,7 @@ def push_job(ctx: Context) -> Outcome:
         check,
         "failure",
         f"Tests fail; repair proposed in #{pr.number}",
-        render.check_summary(report, "A validated repair is proposed.", pr.html_url),
+        messages.check_summary(report, "A validated repair is proposed.", pr.html_url),
     )
     return Outcome(
         "succeeded", "pr_opened" if created else "pr_updated", {"pr_url": pr.html_url, "patch": patch.diff}
@@ -234,7 +234,7 @@ def issue_job(ctx: Context) -> Outcome:
     default = str(p["repository"].get("default_branch") or "main")
     inst = _installation(ctx)
     repo = inst.github.get_repo(ctx.run.repo)
-    mark = render.marker("run", ctx.run.id)
+    mark = messages.marker("run", ctx.run.id)
     try:
         cfg = _config(repo, default)
     except RepoConfigError as err:
@@ -267,12 +267,12 @@ def issue_job(ctx: Context) -> Outcome:
         reason = (
             "the tests pass and the issue could not be reproduced" if report is None else "no patch validated"
         )
-        url = publish.comment_issue(repo, number, render.not_fixed_comment(report, text, reason), mark)
+        url = publish.comment_issue(repo, number, messages.not_fixed_comment(report, text, reason), mark)
         return Outcome("succeeded", "not_fixed", {"comment_url": url})
     patch = report.patches[0]
     fp = f"issue-{number}"
-    title = render.pr_title(report, issue=number)
-    body = render.pr_body(report, trigger=f"issue #{number}", sha=sha, fingerprint=fp, issue=number)
+    title = messages.pr_title(report, issue=number)
+    body = messages.pr_body(report, trigger=f"issue #{number}", sha=sha, fingerprint=fp, issue=number)
     pr, created = _propose(
         ctx, inst, repo, f"{publish.BRANCH_PREFIX}{fp}", base=default, title=title, body=body, diff=patch.diff
     )
@@ -308,7 +308,7 @@ def pull_request_job(ctx: Context) -> Outcome:
         # The base's configuration, not the head's: a contributor's branch must not reconfigure the bot.
         cfg = _config(repo, str(pr_data["base"]["sha"]))
     except RepoConfigError as err:
-        url = publish.comment_issue(repo, number, _config_message(err), render.marker("run", ctx.run.id))
+        url = publish.comment_issue(repo, number, _config_message(err), messages.marker("run", ctx.run.id))
         return Outcome("failed", "config_error", {"comment_url": url, "error": str(err)})
     if not cfg.triggers.pull_request:
         return Outcome("skipped", "trigger_disabled")
@@ -320,22 +320,22 @@ def pull_request_job(ctx: Context) -> Outcome:
         publish.finish_check(check, "success", "All tests pass", "The whole suite passed on the head commit.")
         return Outcome("succeeded", "suite_green")
     if not _fixed(report):
-        summary = render.not_fixed_comment(report, "", f"status {report.status}")
+        summary = messages.not_fixed_comment(report, "", f"status {report.status}")
         publish.finish_check(check, "failure", "Tests fail on the head; no validated repair", summary)
         return Outcome("succeeded", "not_fixed")
     patch = report.patches[0]
     pr = repo.get_pull(number)
     files = {f.filename: f.patch for f in pr.get_files()}
     placed, leftover = review_suggestions(patch.diff, files)
-    body = render.review_body(report, len(placed), leftover, head_sha)
+    body = messages.review_body(report, len(placed), leftover, head_sha)
     comments = [s.as_review_comment() for s in placed]
-    review_url = publish.post_review(pr, head_sha, body, comments, render.marker("review", head_sha))
+    review_url = publish.post_review(pr, head_sha, body, comments, messages.marker("review", head_sha))
     url = review_url or pr.html_url
     publish.finish_check(
         check,
         "failure",
         "Tests fail on the head; suggestions posted",
-        render.check_summary(report, f"{len(placed)} suggestion(s) posted in a review.", url or pr.html_url),
+        messages.check_summary(report, f"{len(placed)} suggestion(s) posted in a review.", url or pr.html_url),
     )
     return Outcome("succeeded", "review_posted", {"comment_url": url, "patch": patch.diff})
 
@@ -348,7 +348,7 @@ def review_comment_job(ctx: Context) -> Outcome:
     inst = _installation(ctx)
     repo = inst.github.get_repo(ctx.run.repo)
     pr = repo.get_pull(number)
-    mark = render.marker("run", ctx.run.id)
+    mark = messages.marker("run", ctx.run.id)
     root_id = int(comment.get("in_reply_to_id") or comment["id"])
     try:
         cfg = _config(repo, str(pr_data["base"]["sha"]))
@@ -366,7 +366,7 @@ def review_comment_job(ctx: Context) -> Outcome:
         body = "The tests pass on this pull request's head; repairbot has nothing to suggest here."
         outcome = "suite_green"
     elif not _fixed(report):
-        body = render.not_fixed_comment(report, "", "no patch validated")
+        body = messages.not_fixed_comment(report, "", "no patch validated")
         outcome = "not_fixed"
     else:
         diff = report.patches[0].diff
@@ -396,7 +396,7 @@ def report_failure(ctx: Context, error: str) -> str | None:
     message = f"repairbot failed on this job after {run.attempts} attempt(s): {error}"
     inst = _installation(ctx)
     repo = inst.github.get_repo(run.repo)
-    mark = render.marker("failed", run.id)
+    mark = messages.marker("failed", run.id)
     if run.trigger in ("push", "pull_request"):
         p = run.payload
         sha = str(p["after"]) if run.trigger == "push" else str(p["pull_request"]["head"]["sha"])
