@@ -6,6 +6,7 @@ be re-enqueued from the database (see `Store.stale_runs`).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,8 @@ from repairbot.errors import EnvironmentProblem
 from repairbot.jobs.store import Store
 
 TASK_NAME = "repairbot.process_run"
+
+log = logging.getLogger("repairbot.jobs")
 
 
 def make_huey(settings: Settings) -> Huey:
@@ -72,3 +75,12 @@ def build_queue(settings: Settings, store: Store | None = None) -> Queue:
     task = huey.task(name=TASK_NAME)(run)
     queue = Queue(settings=settings, store=store, huey=huey, task=task)
     return queue
+
+
+def recover(queue: Queue, queued_after_s: float = 600.0) -> list[str]:
+    """Re-enqueue runs whose worker died (lease expired) or that never reached the queue."""
+    ids = queue.store.stale_runs(queued_after_s)
+    for run_id in ids:
+        log.warning("recovering run %s", run_id)
+        queue.enqueue(run_id)
+    return ids

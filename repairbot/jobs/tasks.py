@@ -11,7 +11,7 @@ import os
 import socket
 import threading
 import traceback
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import requests
 from github import GithubException
@@ -23,12 +23,17 @@ from repairbot.models import Job, Report
 
 if TYPE_CHECKING:
     from repairbot.github.app import GitHubApp
-    from repairbot.jobs.queue import Queue
 
 log = logging.getLogger("repairbot.jobs")
 
 _apps: dict[tuple[str | None, str], GitHubApp] = {}
 _apps_lock = threading.Lock()
+
+
+class Queue(Protocol):
+    """What a task needs of its queue: putting a run back on it."""
+
+    def enqueue(self, run_id: str, delay: float | None = None) -> None: ...
 
 
 class LockBusy(Exception):
@@ -85,7 +90,7 @@ class _Heartbeat:
 
 
 def process_run(run_id: str, *, settings: Settings, store: Store, queue: Queue) -> None:
-    from repairbot.jobs import runner
+    from repairbot.jobs import triggers
     from repairbot.jobs.engine import load_engine
 
     owner = worker_id()
@@ -108,8 +113,8 @@ def process_run(run_id: str, *, settings: Settings, store: Store, queue: Queue) 
         with _Heartbeat(store, run_id, lock, owner, settings.job_lease_s):
             try:
                 engine = load_engine(settings.engine)
-                ctx = runner.Context(settings, store, _app(settings), engine, run, progress)
-                result = runner.execute(ctx)
+                ctx = triggers.Context(settings, store, _app(settings), engine, run, progress)
+                result = triggers.execute(ctx)
             except Exception as err:
                 _failed(run, err, settings=settings, store=store, queue=queue)
                 return
@@ -131,11 +136,11 @@ def _failed(run: RunRecord, err: Exception, *, settings: Settings, store: Store,
         log.error("run %s failed:\n%s", run.id, "".join(traceback.format_exception(err)))
     link = None
     try:
-        from repairbot.jobs import runner
+        from repairbot.jobs import triggers
 
         fresh = store.get_run(run.id) or run
-        ctx = runner.Context(settings, store, _app(settings), _no_engine, fresh, lambda _m: None)
-        link = runner.report_failure(ctx, message)
+        ctx = triggers.Context(settings, store, _app(settings), _no_engine, fresh, lambda _m: None)
+        link = triggers.report_failure(ctx, message)
     except Exception as report_err:  # the failure notice itself failed: keep the record honest
         message = f"{message}; the failure could not be reported on GitHub: {report_err}"
     store.finish(run.id, "failed", "error", error=message, comment_url=link)
@@ -143,12 +148,3 @@ def _failed(run: RunRecord, err: Exception, *, settings: Settings, store: Store,
 
 def _no_engine(job: Job, progress: object = None) -> Report:
     raise EnvironmentProblem("the engine is not used while reporting a failure")
-
-
-def recover(queue: Queue, queued_after_s: float = 600.0) -> list[str]:
-    """Re-enqueue runs whose worker died (lease expired) or that never reached the queue."""
-    ids = queue.store.stale_runs(queued_after_s)
-    for run_id in ids:
-        log.warning("recovering run %s", run_id)
-        queue.enqueue(run_id)
-    return ids

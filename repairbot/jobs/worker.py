@@ -6,8 +6,7 @@ import logging
 import threading
 
 from repairbot.config import Settings
-from repairbot.jobs.queue import Queue, build_queue
-from repairbot.jobs.tasks import recover
+from repairbot.jobs.queue import Queue, build_queue, recover
 
 log = logging.getLogger("repairbot.worker")
 

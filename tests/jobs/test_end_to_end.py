@@ -21,9 +21,8 @@ import httpx
 import pytest
 
 from repairbot.config import Settings
-from repairbot.jobs.queue import Queue, build_queue
+from repairbot.jobs.queue import Queue, build_queue, recover
 from repairbot.jobs.store import RunRecord
-from repairbot.jobs.tasks import recover
 from tests.support.github_server import (
     SECRET,
     GitHubServer,

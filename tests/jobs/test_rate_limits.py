@@ -1,5 +1,5 @@
 """`prs_per_hour` counts what GitHub knows repairbot opened, not only this database's records
-(repairbot/jobs/runner.py, repairbot/github/publish.py): PyGithub against the local GitHub API server."""
+(repairbot/jobs/triggers.py, repairbot/github/publish.py): PyGithub against the local GitHub API server."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from github.Repository import Repository
 from repairbot.config import RepoConfig, Settings
 from repairbot.github import publish
 from repairbot.github.app import GitHubApp
-from repairbot.jobs import runner
+from repairbot.jobs import triggers
 from repairbot.jobs.store import NewRun, Store
 from tests.jobs.engines import broken
 from tests.support.github_server import GitHubServer, init_remote
@@ -47,12 +47,12 @@ def repo(tmp_path: Path, github: GitHubServer, settings: Settings) -> Repository
     return GitHubApp(settings).installation(1).github.get_repo(REPO)
 
 
-def _context(settings: Settings, store: Store) -> runner.Context:
+def _context(settings: Settings, store: Store) -> triggers.Context:
     run = NewRun(event="push", trigger="push", repo=REPO, installation_id=1, lock_key="k", payload={})
     store.create_run(run)
     record = store.get_run(run.id)
     assert record is not None
-    return runner.Context(settings, store, GitHubApp(settings), broken, record, lambda _m: None)
+    return triggers.Context(settings, store, GitHubApp(settings), broken, record, lambda _m: None)
 
 
 def test_github_count_reads_only_the_recent_pages(repo: Repository, github: GitHubServer) -> None:
@@ -69,11 +69,11 @@ def test_a_wiped_database_does_not_bypass_the_hourly_limit(
     repo: Repository, settings: Settings, tmp_path: Path
 ) -> None:
     ctx = _context(settings, Store(f"sqlite:///{tmp_path / 'fresh.db'}"))  # no record of any PR
-    limited = runner._rate_limited(ctx, repo, RepoConfig(prs_per_hour=2), "repairbot/new")
+    limited = triggers._rate_limited(ctx, repo, RepoConfig(prs_per_hour=2), "repairbot/new")
     assert limited is not None and "prs_per_hour" in limited
-    assert runner._rate_limited(ctx, repo, RepoConfig(prs_per_hour=3), "repairbot/new") is None
+    assert triggers._rate_limited(ctx, repo, RepoConfig(prs_per_hour=3), "repairbot/new") is None
     # Updating repairbot's open pull request is never limited.
-    assert runner._rate_limited(ctx, repo, RepoConfig(prs_per_hour=0), "repairbot/recent") is None
+    assert triggers._rate_limited(ctx, repo, RepoConfig(prs_per_hour=0), "repairbot/recent") is None
 
 
 def test_the_larger_count_wins_and_the_database_is_asked_first(
@@ -86,7 +86,7 @@ def test_the_larger_count_wins_and_the_database_is_asked_first(
         store.create_run(run)
         store.finish(run.id, "succeeded", "pr_opened")
     before = len(github.calls("GET", PULLS))
-    limited = runner._rate_limited(ctx, repo, RepoConfig(prs_per_hour=3), "repairbot/new")
+    limited = triggers._rate_limited(ctx, repo, RepoConfig(prs_per_hour=3), "repairbot/new")
     assert limited is not None and "prs_per_hour" in limited
     all_listings = [c for c in github.calls("GET", PULLS)[before:] if c.query.get("state") == "all"]
     assert all_listings == []  # the records already reach the limit: no need to page through GitHub

@@ -29,8 +29,6 @@ from repairbot.models import Job, Report
 
 log = logging.getLogger("repairbot.jobs")
 
-COMMANDERS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
-
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
@@ -167,7 +165,9 @@ def push_job(ctx: Context) -> Outcome:
     body = messages.pr_body(report, trigger=f"push to `{branch}`", sha=sha, fingerprint=fp)
     gate = _rate_limited(ctx, repo, cfg, pr_branch)
     if gate:
-        summary = messages.check_summary(report, f"{gate}. The validated patch:\n\n```diff\n{patch.diff}\n```")
+        summary = messages.check_summary(
+            report, f"{gate}. The validated patch:\n\n```diff\n{patch.diff}\n```"
+        )
         publish.finish_check(check, "failure", "Tests fail; repair not proposed (limit)", summary)
         return Outcome("succeeded", "rate_limited", {"patch": patch.diff})
     pr, created = _propose(ctx, inst, repo, pr_branch, base=branch, title=title, body=body, diff=patch.diff)
@@ -335,7 +335,9 @@ def pull_request_job(ctx: Context) -> Outcome:
         check,
         "failure",
         "Tests fail on the head; suggestions posted",
-        messages.check_summary(report, f"{len(placed)} suggestion(s) posted in a review.", url or pr.html_url),
+        messages.check_summary(
+            report, f"{len(placed)} suggestion(s) posted in a review.", url or pr.html_url
+        ),
     )
     return Outcome("succeeded", "review_posted", {"comment_url": url, "patch": patch.diff})
 
