@@ -15,10 +15,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from repairbot.cli import split_test_cmd
 from repairbot.errors import BadInput, RepairbotError
 from repairbot.models import Job, Report
 from repairbot.report import markdown_summary, write_json
+from repairbot.testing.runs import split_test_cmd
 
 
 def _input(name: str, default: str = "") -> str:
@@ -118,8 +118,8 @@ def _open_pr(root: Path, report: Report) -> str:
     from github import Auth, Github
 
     from repairbot.github import git as gitops
-    from repairbot.github.publish import open_or_update_pr
     from repairbot.github.messages import pr_body, pr_title
+    from repairbot.github.publish import open_or_update_pr
 
     token = os.environ.get("INPUT_GITHUB_TOKEN") or os.environ.get("GITHUB_TOKEN")
     repo_name = os.environ.get("GITHUB_REPOSITORY")

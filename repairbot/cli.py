@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from repairbot.errors import BadInput, RepairbotError
+from repairbot.errors import RepairbotError
 from repairbot.models import Job, Report
+from repairbot.testing.runs import split_test_cmd
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -60,15 +60,6 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--test-cmd", help="how the project's tests run (default: pytest under this interpreter)")
     p.add_argument("--sandbox", choices=["docker", "local"], default="docker")
     p.add_argument("--json", type=Path, metavar="FILE", help="write the JSON report here")
-
-
-def split_test_cmd(text: str | None) -> tuple[str, ...] | None:
-    if not text:
-        return None
-    try:
-        return tuple(shlex.split(text))
-    except ValueError as exc:
-        raise BadInput(f"--test-cmd cannot be parsed: {exc}") from None
 
 
 def _progress(quiet: bool) -> tuple[Callable[[str], None], Callable[[], None]]:

@@ -7,7 +7,6 @@ Both are validated with pydantic; a bad value becomes a `BadInput` whose message
 from __future__ import annotations
 
 import os
-import shlex
 from collections.abc import Mapping
 from fnmatch import fnmatch
 from pathlib import Path
@@ -17,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from repairbot.errors import BadInput
+from repairbot.testing.runs import split_command
 
 DEFAULT_API_URL = "https://api.github.com"
 REPO_CONFIG_PATH = ".github/repairbot.yml"
@@ -161,7 +161,7 @@ class RepoConfig(BaseModel):
     @classmethod
     def _split_command(cls, value: object) -> object:
         if isinstance(value, str):
-            parts = shlex.split(value)
+            parts = split_command(value)
             if not parts:
                 raise ValueError("must not be empty")
             return tuple(parts)

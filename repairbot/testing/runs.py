@@ -35,15 +35,27 @@ class TestCommand:
         return shlex.join([self.interpreter, "-m", "pytest", *(self.pytest_args or ())])
 
 
+def split_command(text: str) -> tuple[str, ...]:
+    """The words of a test command, split as a POSIX shell would; ValueError on unbalanced quotes."""
+    return tuple(shlex.split(text))
+
+
+def split_test_cmd(text: str | None) -> tuple[str, ...] | None:
+    """A --test-cmd (or the Action's test-command): None when not given; BadInput when it cannot be split."""
+    if not text:
+        return None
+    try:
+        return split_command(text)
+    except ValueError as exc:
+        raise BadInput(f"--test-cmd cannot be parsed: {exc}") from None
+
+
 def parse_test_cmd(cmd: str | tuple[str, ...] | None, interpreter: str | None = None) -> TestCommand:
     """None: pytest under this interpreter. `python -m pytest ARGS` and `pytest ARGS` take the fast path."""
     python = interpreter or sys.executable
     if cmd is None:
         return TestCommand(python, ())
-    try:
-        argv = tuple(shlex.split(cmd)) if isinstance(cmd, str) else tuple(cmd)
-    except ValueError as exc:
-        raise BadInput(f"--test-cmd cannot be parsed: {exc}") from None
+    argv = (split_test_cmd(cmd) or ()) if isinstance(cmd, str) else tuple(cmd)
     if not argv:
         raise BadInput("--test-cmd is empty")
     head = os.path.basename(argv[0])
