@@ -46,6 +46,15 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--json", type=Path, metavar="FILE", help="write one JSON object per case")
     b.add_argument("--predictor", metavar="MODEL", help="masked LM name or path")
     b.add_argument("--llm", metavar="URL")
+    b.add_argument(
+        "--mirrors",
+        type=Path,
+        metavar="DIR",
+        help="git mirrors of repository cases, as owner+name (default: $REPAIRBOT_MIRRORS)",
+    )
+    b.add_argument("--cache", type=Path, metavar="DIR",
+                   help="virtualenvs and checkouts of repository cases (default: $REPAIRBOT_BENCH_CACHE or "
+                   "~/.cache/repairbot/bench)")  # fmt: skip
 
     s = sub.add_parser("serve", help="run the GitHub App webhook server")
     s.add_argument("--host", default="127.0.0.1")
@@ -136,7 +145,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
     return run_bench(args.file, budget=args.budget, jobs=args.jobs, sandbox=args.sandbox,
                      only=[x for x in args.only.split(",") if x], json_out=args.json,
-                     predictor=args.predictor, llm_url=args.llm)  # fmt: skip
+                     predictor=args.predictor, llm_url=args.llm, mirrors=args.mirrors,
+                     cache=args.cache)  # fmt: skip
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:

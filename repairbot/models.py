@@ -216,6 +216,7 @@ class Stats:
     first_plausible_at: int | None = None
     rounds: int = 0
     seconds: float = 0.0
+    first_plausible_s: float | None = None  # wall time from the start of the repair to the first plausible
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +251,9 @@ class Report:
                 "first_plausible_at": self.stats.first_plausible_at,
                 "rounds": self.stats.rounds,
                 "seconds": round(self.stats.seconds, 3),
+                "first_plausible_s": None
+                if self.stats.first_plausible_s is None
+                else round(self.stats.first_plausible_s, 3),
             },
             "error": self.error,
             "rounds": [

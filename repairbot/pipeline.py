@@ -62,6 +62,7 @@ class _Tally:
     generated: int = 0
     validated: int = 0
     first_plausible_at: int | None = None
+    first_plausible_s: float | None = None
     plausible: list[tuple[Verdict, dict[str, bytes]]] = field(default_factory=list)
     rounds: list[RoundRecord] = field(default_factory=list)
 
@@ -439,6 +440,7 @@ class _Repair:
                 plausible += 1
                 if self.tally.first_plausible_at is None:
                     self.tally.first_plausible_at = self.tally.validated - 1
+                    self.tally.first_plausible_s = time.monotonic() - self.started
                 self.tally.plausible.append((verdict, files))
                 self.say(f"plausible patch: {verdict.candidate.description or verdict.candidate.rule}")
             elif verdict.status == "partial":
@@ -524,6 +526,7 @@ class _Repair:
             candidates_generated=self.tally.generated,
             candidates_validated=self.tally.validated,
             first_plausible_at=self.tally.first_plausible_at,
+            first_plausible_s=self.tally.first_plausible_s,
             rounds=len(self.tally.rounds),
             seconds=time.monotonic() - self.started,
         )

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from repairbot.bench.cases import Case, is_coevolution, load_cases, materialize
+from repairbot.bench.cases import REQUIRED, Case, is_coevolution, load_cases, materialize
 from repairbot.errors import BadInput, RepairbotError
 from repairbot.models import Job
 from repairbot.parsing import normalized_key
@@ -116,9 +116,13 @@ def run_bench(
     json_out: Path | None = None,
     predictor: str | None = None,
     llm_url: str | None = None,
+    mirrors: Path | None = None,
+    cache: Path | None = None,
 ) -> int:
-    cases = load_cases(path)
-    coevolution = any(is_coevolution(c) for c in cases)
+    from repairbot.bench.repos import is_repo_case, run_repo_bench
+
+    cases = load_cases(path, required=("id",))
+    coevolution = any(is_coevolution(c) for c in cases) and not any(is_repo_case(c) for c in cases)
     if coevolution:
         from repairbot.bench.coevolution import load_coevolution_cases, run_coevolution_bench
 
@@ -127,8 +131,16 @@ def run_bench(
         cases = [c for c in cases if any(c["id"] == o or c["id"].endswith(o) for o in only)]
         if not cases:
             raise BadInput(f"no case matches --only {','.join(only)}")
+    if any(is_repo_case(c) for c in cases):  # coordinates of a real project (repository form)
+        return run_repo_bench(cases, source=path, budget=budget, jobs=jobs, sandbox=sandbox,
+                              mirrors=mirrors, cache=cache, json_out=json_out, predictor=predictor,
+                              llm_url=llm_url)  # fmt: skip
     if coevolution:
         return run_coevolution_bench(cases, budget=budget, sandbox=sandbox, json_out=json_out)
+    for n, case in enumerate(cases, 1):
+        missing = [k for k in REQUIRED if k not in case]
+        if missing:
+            raise BadInput(f"{path}: case {n} ({case['id']}) lacks {', '.join(missing)}")
     start = time.monotonic()
     print(f"{'case':<40} {'result':<10} {'time':>7} {'NPC':>5} {'valid.':>6}  rule", flush=True)
     results: list[CaseResult] = []

@@ -40,6 +40,7 @@ def test_repair_prints_a_validated_diff_and_leaves_the_tree_alone(tmp_path: Path
     assert set(report) >= SCHEMA_KEYS and report["schema_version"] == 1
     assert report["status"] == "fixed" and report["kind"] == "code" and report["error"] is None
     assert set(report["stats"]) >= STATS_KEYS and report["stats"]["first_plausible_at"] is not None
+    assert 0 < report["stats"]["first_plausible_s"] <= report["stats"]["seconds"]  # an extension of stats
     patch = report["patches"][0]
     assert set(patch) >= PATCH_KEYS and patch["files"] == ["stats.py"] and patch["suite_passed"] is True
     assert patch["diff"] == proc.stdout
