@@ -31,7 +31,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -590,7 +590,7 @@ def run_repo_bench(
     llm_url: str | None = None,
 ) -> int:
     """`repairbot bench` on repository-form cases: a row per case, the summary lines."""
-    from concurrent.futures import ThreadPoolExecutor
+    from repairbot.bench.run import run_rows
 
     cases = [parse_case(c, f"{source}: case {n}") for n, c in enumerate(raw_cases, 1)]
     mirrors = mirrors or default_mirrors()
@@ -600,24 +600,12 @@ def run_repo_bench(
     start = time.monotonic()
     print(f"{'case':<44} {'result':<10} {'time':>7} {'ttfp':>6} {'NPC':>5} {'valid.':>6} loc  detail",
           flush=True)  # fmt: skip
-    results: list[RepoResult] = []
-    out = json_out.open("w", encoding="utf-8") if json_out else None
-    try:
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
 
-            def run(case: RepoCase) -> RepoResult:
-                return run_repo_case(case, budget=budget, sandbox=sandbox, mirrors=mirrors, cache=cache,
-                                     predictor=predictor, llm_url=llm_url)  # fmt: skip
+    def run(case: RepoCase) -> RepoResult:
+        return run_repo_case(case, budget=budget, sandbox=sandbox, mirrors=mirrors, cache=cache,
+                             predictor=predictor, llm_url=llm_url)  # fmt: skip
 
-            for res in pool.map(run, cases):
-                results.append(res)
-                print(_row(res), flush=True)
-                if out:
-                    out.write(json.dumps(asdict(res)) + "\n")
-                    out.flush()
-    finally:
-        if out:
-            out.close()
+    results = run_rows(cases, run, jobs=jobs, row=_row, json_out=json_out)
     for line in summary_lines(results, time.monotonic() - start):
         print(line, flush=True)
     return 0

@@ -8,15 +8,22 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from repairbot.bench.cases import REQUIRED, Case, is_coevolution, load_cases, materialize
 from repairbot.errors import BadInput, RepairbotError
 from repairbot.models import Job
 from repairbot.parsing import normalized_key
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+C = TypeVar("C")
+R = TypeVar("R", bound="DataclassInstance")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +113,33 @@ def summary_line(results: Sequence[CaseResult], total_s: float) -> str:
     )
 
 
+def _row(res: CaseResult) -> str:
+    status = "exact" if res.exact else "plausible" if res.plausible else "error" if res.error else "no fix"
+    npc = "-" if res.npc is None else str(res.npc)
+    detail = res.rule or res.error or ""
+    return f"{res.id:<40} {status:<10} {res.seconds:6.1f}s {npc:>5} {res.validated:>6}  {detail}"
+
+
+def run_rows(
+    cases: Sequence[C], run: Callable[[C], R], *, jobs: int, row: Callable[[R], str], json_out: Path | None
+) -> list[R]:
+    """Run the cases `jobs` at a time; print each result's row as it comes and append it to `json_out`."""
+    results: list[R] = []
+    out = json_out.open("w", encoding="utf-8") if json_out else None
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            for res in pool.map(run, cases):
+                results.append(res)
+                print(row(res), flush=True)
+                if out:
+                    out.write(json.dumps(asdict(res)) + "\n")
+                    out.flush()
+    finally:
+        if out:
+            out.close()
+    return results
+
+
 def run_bench(
     path: Path,
     *,
@@ -143,31 +177,8 @@ def run_bench(
             raise BadInput(f"{path}: case {n} ({case['id']}) lacks {', '.join(missing)}")
     start = time.monotonic()
     print(f"{'case':<40} {'result':<10} {'time':>7} {'NPC':>5} {'valid.':>6}  rule", flush=True)
-    results: list[CaseResult] = []
-    out = json_out.open("w", encoding="utf-8") if json_out else None
-    try:
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            for res in pool.map(lambda c: run_case(c, budget, sandbox, predictor, llm_url), cases):
-                results.append(res)
-                status = (
-                    "exact"
-                    if res.exact
-                    else "plausible"
-                    if res.plausible
-                    else "error"
-                    if res.error
-                    else "no fix"
-                )
-                npc = "-" if res.npc is None else str(res.npc)
-                detail = res.rule or res.error or ""
-                print(f"{res.id:<40} {status:<10} {res.seconds:6.1f}s {npc:>5} {res.validated:>6}  {detail}",
-                      flush=True)  # fmt: skip
-                if out:
-                    out.write(json.dumps(asdict(res)) + "\n")
-                    out.flush()
-    finally:
-        if out:
-            out.close()
+    results = run_rows(cases, lambda c: run_case(c, budget, sandbox, predictor, llm_url), jobs=jobs, row=_row,
+                       json_out=json_out)  # fmt: skip
     print(summary_line(results, time.monotonic() - start), flush=True)
     sys.stdout.flush()
     return 0
