@@ -501,6 +501,8 @@ class _Repair:
                     pool.append(cand)
                     if time.monotonic() > time_cap:
                         break
+            except RepairbotError:  # missing rules or model: the environment's problem, never "no fix"
+                raise
             except Exception as exc:
                 log.warning("generator failed while generating: %s", exc)
         pool = [c for c in pool if c.kind != "test" or not self.weakens(ctx.snapshot, c)]

@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from importlib.resources import files
 from itertools import product
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ import jsonschema
 import yaml
 from tree_sitter import Node, QueryCursor
 
-from repairbot.errors import BadInput
+from repairbot.errors import BadInput, EnvironmentProblem
 from repairbot.generate import donors as donors_mod
 from repairbot.generate.operators import operator_alternatives
 from repairbot.parsing.scope import ScopeFacts, scope_facts
@@ -75,18 +76,39 @@ class Rule:
 
 
 def default_rules_dir() -> Path:
+    """$REPAIRBOT_RULES, else the rules shipped as package data (`repairbot._rules`, see setup.py), else the
+    repository's `rules/` folder (a checkout whose editable install predates the package mapping)."""
     env = os.environ.get(RULES_ENV)
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "rules" / "python"
+    return _rules_root() / "python"
+
+
+def _rules_root() -> Path:
+    try:
+        shipped = Path(str(files("repairbot._rules")))
+    except (ModuleNotFoundError, TypeError):  # not installed as a package (a plain checkout)
+        shipped = None
+    if shipped is not None and (shipped / "python").is_dir():
+        return shipped
+    checkout = Path(__file__).resolve().parents[2] / "rules"
+    if (checkout / "python").is_dir():
+        return checkout
+    raise EnvironmentProblem(
+        "repairbot's fix-pattern rules are missing from its installation",
+        hint=f"reinstall repairbot, or set {RULES_ENV} to a folder of rule files",
+    )
 
 
 @lru_cache(maxsize=1)
 def rule_schema() -> dict[str, Any]:
     path = default_rules_dir().parent / "schema.json"
     if not path.is_file():
-        path = Path(__file__).resolve().parents[2] / "rules" / "schema.json"
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        path = _rules_root() / "schema.json"
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise EnvironmentProblem(f"the rule schema {path} cannot be read: {exc}") from None
     return data
 
 
@@ -163,9 +185,16 @@ def load_rules(directory: Path | None = None) -> tuple[Rule, ...]:
 @lru_cache(maxsize=8)
 def _load_rules_cached(directory: str) -> tuple[Rule, ...]:
     d = Path(directory)
+    hint = f"reinstall repairbot, or set {RULES_ENV} to a folder of rule files"
     if not d.is_dir():
-        raise BadInput(f"rules directory {d} does not exist")
-    return tuple(load_rule(p) for p in sorted(d.glob("*.yml")))
+        raise EnvironmentProblem(f"rules directory {d} does not exist", hint=hint)
+    try:
+        paths = sorted(d.glob("*.yml"))
+    except OSError as exc:
+        raise EnvironmentProblem(f"rules directory {d} cannot be read: {exc}", hint=hint) from None
+    if not paths:
+        raise EnvironmentProblem(f"rules directory {d} holds no rule (*.yml)", hint=hint)
+    return tuple(load_rule(p) for p in paths)
 
 
 # ------------------------------------------------------------------------------------- template functions

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from repairbot.errors import BadInput
+from repairbot.errors import BadInput, EnvironmentProblem
 from repairbot.generate.base import GenerationContext, Hole
 from repairbot.generate.operators import operator_alternatives
 from repairbot.generate.patterns import Rule, Site, load_rule, load_rules, matches_at
@@ -93,8 +93,11 @@ def test_malformed_rules_name_the_file(tmp_path: Path) -> None:
     )
     with pytest.raises(BadInput, match=r"bad-constraint\.yml: constraints/x"):
         load_rule(bad_constraint)
-    with pytest.raises(BadInput, match="does not exist"):
+    with pytest.raises(EnvironmentProblem, match="does not exist"):
         load_rules(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(EnvironmentProblem, match="holds no rule"):
+        load_rules(tmp_path / "empty")
 
 
 def test_every_family_of_the_issue_is_covered() -> None:
