@@ -26,12 +26,13 @@ def open_sandbox(
     Use it as a context manager. "docker" raises EnvironmentProblem when the engine is unreachable (never a
     silent fallback to local). `image`: an image reference, or "offline" to force the mounted-host mode
     (default: $REPAIRBOT_IMAGE, else python:3.X-slim when it can be pulled, else offline). `project`: the
-    user's tree, read only for its requirement files (test dependencies of the image mode).
+    user's tree: never run, but what an editable install of the project points at (each run imports its own
+    copy instead), and where the image mode finds the requirement files.
     """
     if name == "local":
         from repairbot.sandbox.local import LocalSandbox
 
-        return LocalSandbox(scratch, command, parallel)
+        return LocalSandbox(scratch, command, parallel, project=project)
     if name == "docker":
         from repairbot.sandbox.docker import DockerSandbox
 

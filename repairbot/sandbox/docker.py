@@ -448,7 +448,7 @@ class DockerSandbox:
         self.description = "docker (not started)"
         self.restarts = 0
         self._scratch.mkdir(parents=True, exist_ok=True)
-        self._pool = ServerPool(self._connect, size, command, self._scratch)
+        self._pool = ServerPool(self._connect, size, command, self._scratch, project=project)
 
     @property
     def max_parallel(self) -> int:

@@ -61,7 +61,9 @@ def _secret(name: str) -> bool:
 class LocalSandbox:
     name = "local"
 
-    def __init__(self, scratch: Path, command: TestCommand, parallel: int = 0) -> None:
+    def __init__(
+        self, scratch: Path, command: TestCommand, parallel: int = 0, project: Path | None = None
+    ) -> None:
         self.description = f"local subprocesses, no isolation ({command.interpreter})"
         self._scratch = scratch
         self._command = command
@@ -69,7 +71,7 @@ class LocalSandbox:
         # Even without isolation a test must not take the machine down: cap each run's address space.
         limits = {"as_mb": LOCAL_MEMORY_MB}
         self._pool = ServerPool(
-            lambda: _ProcessChannel(command.interpreter, scratch), size, command, scratch, limits
+            lambda: _ProcessChannel(command.interpreter, scratch), size, command, scratch, limits, project
         )
 
     @property

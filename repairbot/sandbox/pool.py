@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from repairbot.errors import EnvironmentProblem
 from repairbot.models import RunSpec, TestRun
+from repairbot.testing.origin import origin_info
 from repairbot.testing.runs import TestCommand, build_request, collect
 
 _REPLY_GRACE_S = 30.0  # the server enforces spec.timeout itself; this only catches a dead server
@@ -75,8 +76,11 @@ class ServerPool:
         command: TestCommand,
         scratch: Path,
         limits: dict[str, int] | None = None,
+        project: Path | None = None,
     ) -> None:
         self._connect = connect
+        # The user's tree: every run imports its own copy instead, however the project is installed.
+        self._origin = origin_info(project, command.interpreter)
         self._limits = limits  # rlimits for each forked run (the docker backend relies on cgroups instead)
         self._command = command
         self._runs_dir = scratch / "runs"
@@ -112,6 +116,7 @@ class ServerPool:
             out_dir.mkdir()
             request = build_request(spec, self._command, out_dir, req_id)
             request["limits"] = self._limits
+            request["tree"] = self._origin
             channel.send(request)
             reply = channel.recv(spec.timeout_s + _REPLY_GRACE_S)
             if reply is None:  # the server itself died (or hung): replace it, report a crash

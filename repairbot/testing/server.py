@@ -7,7 +7,8 @@ imports them), so every candidate is imported fresh, and startup costs a fork in
 
 Protocol: one JSON object per line on stdin, one JSON object per line on stdout.
 request:  {"id": str, "cwd": str, "env": {str: str}, "timeout": float, "log": str,
-           "pytest": [args] | null, "argv": [args] | null, "limits": {"as_mb": int, "nproc": int} | null}
+           "pytest": [args] | null, "argv": [args] | null, "limits": {"as_mb": int, "nproc": int} | null,
+           "tree": {"origins": [str], "entries": [str], "links": {str: [str]}} | null}   (see origin.py)
 reply:    {"id": str, "exit_code": int | null, "signal": int | null, "timed_out": bool, "seconds": float}
 `pytest` runs pytest.main(args) in a forked child; `argv` runs an arbitrary command (custom --test-cmd).
 Standalone: standard library, pytest and coverage only (it runs under the project's interpreter).
@@ -125,6 +126,74 @@ def _apply_limits(limits: dict[str, int] | None) -> None:
         resource.setrlimit(resource.RLIMIT_NPROC, (n, n))
 
 
+def _redirect_imports(tree: dict[str, Any] | None, copy: str) -> None:
+    """Make the tree under test (`copy`) what the project's imports resolve to, however the project is
+    installed in this interpreter (see repairbot/testing/origin.py): path entries into the user's tree and
+    link trees become the copy's folders, editable-install import hooks map to the copy, modules of the
+    user's tree imported before the fork are dropped, and PYTHONPATH carries the copy's roots to the
+    subprocesses a test starts. Entries the copy lacks (a virtualenv inside the project) stay as they are."""
+    if not tree:
+        return
+    origins = [o.rstrip(os.sep) for o in tree.get("origins") or () if o]
+    links: dict[str, list[str]] = tree.get("links") or {}
+    copy = copy.rstrip(os.sep)
+
+    def mapped(path: str) -> str | None:
+        path = os.path.normpath(path)
+        for origin in origins:
+            if path == origin or path.startswith(origin + os.sep):
+                new = copy + path[len(origin) :]
+                return new if os.path.exists(new) else None
+        return None
+
+    # In a container site.py dropped the `.pth` lines whose folders are absent: the host's view comes back.
+    present = {os.path.normpath(e) for e in sys.path if e}
+    sys.path[0:0] = [e for e in tree.get("entries") or () if e not in present]
+    roots: list[str] = []
+    new_path: list[str] = []
+    for entry in sys.path:
+        targets = links.get(os.path.normpath(entry)) if entry else None
+        if targets is not None:
+            found = [m for m in map(mapped, targets) if m]
+            new_path.extend(found)
+            roots.extend(found)
+            continue
+        new = mapped(entry) if entry else None
+        if new:
+            roots.append(new)
+        new_path.append(new or entry)
+    sys.path[:] = list(dict.fromkeys(new_path))
+    for finder in list(sys.meta_path):
+        module = sys.modules.get(getattr(finder, "__module__", "") or "")
+        # setuptools' editable finder: module-level MAPPING {name: path} and NAMESPACES {name: [paths]}.
+        table = getattr(module, "MAPPING", None) if module is not None else None
+        if isinstance(table, dict) and str(getattr(module, "__name__", "")).startswith("__editable__"):
+            for name, path in list(table.items()):
+                new = mapped(str(path))
+                if new:
+                    table[name] = new
+                    roots.append(os.path.dirname(new))
+            spaces = getattr(module, "NAMESPACES", None)
+            if isinstance(spaces, dict):
+                for name, paths in list(spaces.items()):
+                    spaces[name] = [mapped(str(p)) or p for p in paths]
+        # `editables` (hatchling's editable installs): {module name: path of its file or __init__.py}.
+        redirections = getattr(finder, "_redirections", None)
+        if isinstance(redirections, dict):
+            for name, path in list(redirections.items()):
+                new = mapped(str(path))
+                if new:
+                    redirections[name] = new
+    sys.path_importer_cache.clear()
+    for name, mod in list(sys.modules.items()):
+        file = getattr(mod, "__file__", None)
+        if isinstance(file, str) and mapped(file):
+            del sys.modules[name]
+    if roots:
+        extra = os.environ.get("PYTHONPATH", "")
+        os.environ["PYTHONPATH"] = os.pathsep.join([*dict.fromkeys(roots), *([extra] if extra else [])])
+
+
 def _child(req: dict[str, Any]) -> None:
     """In the forked child: never returns."""
     code = 70
@@ -138,6 +207,7 @@ def _child(req: dict[str, Any]) -> None:
         os.chdir(req["cwd"])
         os.environ.update(req.get("env") or {})
         sys.dont_write_bytecode = True  # never write __pycache__ into work trees
+        _redirect_imports(req.get("tree"), req["cwd"])
         _apply_limits(req.get("limits"))
         if req.get("argv"):
             os.execvpe(req["argv"][0], req["argv"], os.environ)
