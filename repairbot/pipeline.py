@@ -187,6 +187,9 @@ class _Repair:
             raise NothingToRepair("nothing to repair: every test passes")
         original_failing = run.failing
         self.say(f"{len(original_failing)} failing test(s) of {len(run.outcomes)}")
+        if not run.coverage and not any("coverage" in n for n in self.sandbox.notes):
+            notes.append("degraded: the baseline run recorded no per-test coverage; suspicious statements "
+                         "come from tracebacks only")  # fmt: skip
         self.gate.remember(dict(snapshot.changed))
         self.coevo_before = run
         self.coevo = self.analyze_changes(run, snapshot, notes)
@@ -558,7 +561,7 @@ class _Repair:
             stats=stats,
             rounds=tuple(self.tally.rounds),
             sandbox=self.sandbox.description,
-            notes=tuple(notes),
+            notes=(*self.sandbox.notes, *notes),
         )
 
     def with_regression_test(

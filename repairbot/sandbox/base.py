@@ -21,6 +21,11 @@ class Sandbox(Protocol):
     @property
     def max_parallel(self) -> int: ...
 
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """For the report: instruments repairbot supplied to the test interpreter, degraded modes."""
+        ...
+
     def __enter__(self) -> Self: ...
 
     def __exit__(

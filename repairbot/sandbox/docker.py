@@ -7,10 +7,11 @@ container (started once, restarted only if it dies) and `parallel` servers insid
 
 Paths need no translation: the job's scratch directory is bind-mounted read-write at its own absolute path,
 and (offline mode) the interpreter's installation read-only at its own paths (see images.py). The test runner
-(server.py and its pytest plugin) is copied once per job into the scratch directory (`.runner/`) and mounted
-from there, read-only, at the package's own path: the engine resolves bind mounts on its host, which sees the
-scratch directory (DESIGN §7, webhooks/compose.yml) but not necessarily repairbot's installation, as when a
-worker runs in a container and talks to the host's engine through its socket.
+(server.py and its pytest plugin, and repairbot's own copies of the instruments the test interpreter lacks
+in `vendor/`, see repairbot/testing/instruments.py) is copied once per job into the scratch directory
+(`.runner/`) and mounted from there, read-only, at the package's own path: the engine resolves bind mounts on
+its host, which sees the scratch directory (DESIGN §7, webhooks/compose.yml) but not necessarily repairbot's
+installation, as when a worker runs in a container and talks to the host's engine through its socket.
 
 Each server runs behind a tiny in-container proxy (`_PROXY`) that reads the container's cgroup counters
 (pids limit hits, OOM kills) around every request, so a fork bomb or a memory hog is reported as such, and
@@ -44,6 +45,7 @@ from repairbot.errors import BadInput, EnvironmentProblem
 from repairbot.models import RunSpec, TestRun
 from repairbot.sandbox.images import ImageChoice, choose_image
 from repairbot.sandbox.pool import ServerPool
+from repairbot.testing import instruments
 from repairbot.testing.runs import SERVER_PATH, TestCommand
 
 LABEL = "repairbot.job"
@@ -455,6 +457,10 @@ class DockerSandbox:
         return self._pool.size
 
     @property
+    def notes(self) -> tuple[str, ...]:
+        return self._pool.notes()
+
+    @property
     def container_id(self) -> str | None:
         return self._container_id
 
@@ -465,7 +471,8 @@ class DockerSandbox:
         sweep_stale(self._client)
         self._choice = choose_image(self._client, self._command.interpreter, self._image_arg, self._project)
         self._hand_over(self._scratch, recursive=True)
-        stage_runner(self._scratch)  # after the hand-over: the runner stays the repairbot user's
+        runner = stage_runner(self._scratch)  # after the hand-over: the runner stays the repairbot user's
+        instruments.stage(runner, self._pool.probe)
         with self._lock:
             self._start_container()
         limits = self._limits

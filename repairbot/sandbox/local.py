@@ -13,16 +13,17 @@ from typing import Any, Self
 
 from repairbot.models import RunSpec, TestRun
 from repairbot.sandbox.pool import FdLineReader, ServerPool
+from repairbot.testing import instruments
 from repairbot.testing.runs import SERVER_PATH, TestCommand
 
 LOCAL_MEMORY_MB = 4096
 
 
 class _ProcessChannel:
-    def __init__(self, interpreter: str, cwd: Path) -> None:
+    def __init__(self, interpreter: str, cwd: Path, vendor: Path) -> None:
         env = {k: v for k, v in os.environ.items() if not _secret(k)}
         self._proc = subprocess.Popen(
-            [interpreter, str(SERVER_PATH)],
+            [interpreter, str(SERVER_PATH), str(vendor)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -70,13 +71,25 @@ class LocalSandbox:
         size = parallel or max(1, min(4, os.cpu_count() or 1))
         # Even without isolation a test must not take the machine down: cap each run's address space.
         limits = {"as_mb": LOCAL_MEMORY_MB}
+        vendor = scratch / ".runner" / instruments.VENDOR
         self._pool = ServerPool(
-            lambda: _ProcessChannel(command.interpreter, scratch), size, command, scratch, limits, project
+            lambda: _ProcessChannel(command.interpreter, scratch, vendor),
+            size,
+            command,
+            scratch,
+            limits,
+            project,
         )
+        # Repairbot's own copies of what the test interpreter lacks (coverage, pytest), for its servers only.
+        instruments.stage(vendor.parent, self._pool.probe)
 
     @property
     def max_parallel(self) -> int:
         return self._pool.size
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        return self._pool.notes()
 
     def __enter__(self) -> Self:
         return self

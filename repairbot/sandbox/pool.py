@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from repairbot.errors import EnvironmentProblem
 from repairbot.models import RunSpec, TestRun
+from repairbot.testing import instruments
 from repairbot.testing.origin import origin_info
 from repairbot.testing.runs import TestCommand, build_request, collect
 
@@ -79,8 +80,11 @@ class ServerPool:
         project: Path | None = None,
     ) -> None:
         self._connect = connect
+        # What the test interpreter has (its path, its instruments), probed once on the host.
+        self.probe = instruments.probe(command.interpreter)
         # The user's tree: every run imports its own copy instead, however the project is installed.
-        self._origin = origin_info(project, command.interpreter)
+        self._origin = origin_info(project, self.probe.path if self.probe else ())
+        self.instruments: dict[str, str] = {}  # instrument -> which copy the servers loaded (their hello)
         self._limits = limits  # rlimits for each forked run (the docker backend relies on cgroups instead)
         self._command = command
         self._runs_dir = scratch / "runs"
@@ -104,6 +108,7 @@ class ServerPool:
             )
         with self._lock:
             self._all.append(channel)
+            self.instruments.update({str(k): str(v) for k, v in (hello.get("instruments") or {}).items()})
         return channel
 
     def run(self, spec: RunSpec) -> TestRun:
@@ -129,6 +134,10 @@ class ServerPool:
             return result
         finally:
             self._free.put(channel)
+
+    def notes(self) -> tuple[str, ...]:
+        """For the report: instruments repairbot supplied, and a run without per-test coverage."""
+        return instruments.notes(self.instruments)
 
     def _drop(self, channel: Channel) -> None:
         with self._lock:

@@ -13,9 +13,8 @@ come from.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -24,18 +23,14 @@ _SKIP = {".git", ".hg", ".tox", ".nox", ".venv", "venv", "node_modules", "build"
 _MAX_WALK = 20000  # files looked at to match hard links: a link tree's first file is usually found at once
 
 
-def origin_info(project: Path | None, interpreter: str | None = None) -> dict[str, Any] | None:
-    """{"origins": [the user's tree, as given and resolved], "entries": [the interpreter's path entries into
-    it], "links": {link tree: [source roots]}}."""
+def origin_info(project: Path | None, sys_path: Iterable[str] = ()) -> dict[str, Any] | None:
+    """{"origins": [the user's tree, as given and resolved], "entries": [the test interpreter's path entries
+    into it (`sys_path`: its sys.path as probed on the host)], "links": {link tree: [source roots]}}."""
     if project is None:
         return None
     given = os.path.normpath(os.path.abspath(project))
     origins = sorted({given, os.path.realpath(given)}, key=len, reverse=True)
-    entries = [
-        e
-        for e in (_sys_path(interpreter) if interpreter else [])
-        if any(e == o or e.startswith(o + os.sep) for o in origins)
-    ]
+    entries = [e for e in sys_path if any(e == o or e.startswith(o + os.sep) for o in origins)]
     links: dict[str, list[str]] = {}
     for tree in sorted(Path(given).glob(_LINK_TREE_GLOB)):
         if tree.is_dir():
@@ -44,20 +39,6 @@ def origin_info(project: Path | None, interpreter: str | None = None) -> dict[st
                 links[str(tree)] = roots
                 links[os.path.realpath(tree)] = roots
     return {"origins": origins, "entries": entries, "links": links}
-
-
-def _sys_path(interpreter: str) -> list[str]:
-    """The interpreter's import path as site.py makes it (run from /: the current folder adds nothing)."""
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
-    try:
-        proc = subprocess.run(
-            [interpreter, "-c", "import json, sys; print(json.dumps(sys.path))"],
-            capture_output=True, text=True, timeout=60, check=False, cwd="/", env=env,
-        )  # fmt: skip
-        paths = json.loads(proc.stdout.strip().splitlines()[-1])
-    except (OSError, subprocess.TimeoutExpired, ValueError, IndexError):
-        return []  # the runner's own start reports an interpreter that does not run
-    return [os.path.normpath(p) for p in paths if isinstance(p, str) and p]
 
 
 def _link_roots(tree: Path, project: Path) -> list[str]:

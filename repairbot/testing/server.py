@@ -1,8 +1,9 @@
 """Fork server: runs test requests in forked children of one warm interpreter.
 
 Started once per sandbox slot (a local subprocess, or a process inside the job's container) as
-`python server.py`; it imports pytest (and coverage) once, then for every request forks a child that runs
-pytest in the requested directory. The child never shares project modules with the parent (the parent never
+`python server.py [VENDOR]` (VENDOR: the folder of repairbot's own instruments, default `vendor/` beside
+it); it imports pytest (and coverage) once, then for every request forks a child that runs pytest in the
+requested directory. The child never shares project modules with the parent (the parent never
 imports them), so every candidate is imported fresh, and startup costs a fork instead of an interpreter.
 
 Protocol: one JSON object per line on stdin, one JSON object per line on stdout.
@@ -11,7 +12,9 @@ request:  {"id": str, "cwd": str, "env": {str: str}, "timeout": float, "log": st
            "tree": {"origins": [str], "entries": [str], "links": {str: [str]}} | null}   (see origin.py)
 reply:    {"id": str, "exit_code": int | null, "signal": int | null, "timed_out": bool, "seconds": float}
 `pytest` runs pytest.main(args) in a forked child; `argv` runs an arbitrary command (custom --test-cmd).
-Standalone: standard library, pytest and coverage only (it runs under the project's interpreter).
+Standalone: standard library, pytest and coverage only (it runs under the project's interpreter; where that
+lacks them, repairbot's own copies are on the path). The first line it prints is {"ready": true, "pid": n,
+"instruments": {"pytest": "...", "coverage": "..."}}: which copy of each instrument it loaded.
 """
 
 from __future__ import annotations
@@ -265,7 +268,36 @@ def _kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
+def _instruments(vendor: str) -> dict[str, str]:
+    """Put repairbot's own copies of the instruments the interpreter lacks on the path (staged by the host,
+    see repairbot/testing/instruments.py), then say where each one comes from."""
+    for name in ("pytest", "coverage"):
+        folder = os.path.join(vendor, name)
+        try:
+            with open(folder + ".mode", encoding="utf-8") as fh:
+                mode = fh.read().strip()
+        except OSError:
+            continue
+        if mode == "incompatible":
+            sys.path.insert(0, folder)  # before the interpreter's own, older copy
+        else:
+            sys.path.append(folder)
+    report: dict[str, str] = {}
+    for name in ("pytest", "coverage"):
+        try:
+            module = __import__(name)
+        except BaseException as exc:  # an instrument that does not import is reported, not fatal here
+            report[name] = f"unavailable: {type(exc).__name__}: {exc}"[:300]
+            continue
+        origin = os.path.realpath(getattr(module, "__file__", "") or "")
+        own = origin.startswith(os.path.realpath(vendor) + os.sep)
+        report[name] = f"{'repairbot' if own else 'interpreter'} {getattr(module, '__version__', '?')}"
+    return report
+
+
 def serve() -> None:
+    vendor = sys.argv[1] if len(sys.argv) > 1 else os.path.join(_HERE, "vendor")
+    instruments = _instruments(vendor)
     _freeze_distributions()
     _warm_imports()
     # Everything imported so far lives as long as the server: keep it out of every child's garbage
@@ -274,7 +306,7 @@ def serve() -> None:
     gc.collect()
     gc.freeze()
     # Reap nothing automatically: we wait for each child ourselves.
-    print(json.dumps({"ready": True, "pid": os.getpid()}), flush=True)
+    print(json.dumps({"ready": True, "pid": os.getpid(), "instruments": instruments}), flush=True)
     for line in sys.stdin:
         line = line.strip()
         if not line:
