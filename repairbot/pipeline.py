@@ -12,7 +12,6 @@ import heapq
 import itertools
 import logging
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -36,11 +35,11 @@ from repairbot.models import (
     RunSpec,
     Snapshot,
     Stats,
-    TestOutcome,
     TestRun,
     Verdict,
 )
 from repairbot.sandbox.base import Sandbox
+from repairbot.testing import triage
 from repairbot.testing.runs import TestCommand, parse_test_cmd
 from repairbot.validate import Baseline, Gate, Validator, changed_files
 from repairbot.workspace import ProjectFiles, Workspace, check_project, unified_diff
@@ -54,7 +53,6 @@ MAX_PLAUSIBLE = 5  # patches kept in the report besides the chosen one
 STRAIGHT_LINE_PRIOR = 0.85  # localization weight of functions that only store their arguments
 # A candidate that hangs costs at least this much per test; correct code runs such tests in milliseconds.
 PER_TEST_FLOOR_S = 0.25
-_FILE_LINE = re.compile(r'File "([^"]+)", line (\d+)')
 
 
 @dataclass
@@ -143,6 +141,12 @@ class _Repair:
         self.coevo: dict[str, Any] = {}  # change analysis for test co-evolution (empty: none)
         self.issue_frames: list[tuple[str, int]] = []
         self.added_tests: tuple[str, ...] = ()
+        # Kept apart from the targets (repairbot/testing/triage.py): flaky tests, failures the intended change
+        # does not explain, and test modules that fail to import for reasons outside the project.
+        self.ignored: set[str] = set()
+        self.flaky: set[str] = set()
+        self.known_errors: set[str] = set()
+        self.notes_later: list[str] = []  # notes from inside the rounds, for the report
 
     def left(self) -> float:
         return self.deadline - time.monotonic()
@@ -157,8 +161,9 @@ class _Repair:
             timeout_s=max(5.0, min(self.job.test_timeout_s, self.left())),
             per_test_timeout_s=self.job.per_test_timeout_s,
         )
-        run = self.sandbox.run(spec)
-        return _with_collection_errors(run, set(self.files.source))
+        run, preexisting = triage.split_collection_errors(self.sandbox.run(spec), self.files.source, workdir)
+        self.known_errors.update(preexisting)
+        return triage.without(run, self.ignored)
 
     def baseline(self, run: TestRun) -> Baseline:
         durations = [o.duration for o in run.outcomes if o.outcome == "passed"]
@@ -168,23 +173,59 @@ class _Repair:
         suite = min(self.job.test_timeout_s, 3 * normal + 2 * per_test + 5)
         patient_per_test = max(per_test, self.job.per_test_timeout_s)
         patient_suite = min(self.job.test_timeout_s, 3 * normal + 4 * patient_per_test + 5)
-        return Baseline(run, self.files.tests, per_test, suite, patient_per_test, max(suite, patient_suite))
+        return Baseline(
+            run, self.files.tests, per_test, suite, patient_per_test, max(suite, patient_suite),
+            ignored=frozenset(self.ignored), known_errors=frozenset(self.known_errors),
+        )  # fmt: skip
+
+    def drop_flaky(self, run: TestRun, notes: list[str]) -> TestRun:
+        """Run the failing tests again before they become targets: those that pass now are flaky (reported,
+        never repaired, never 'fixed'). Tests that timed out are not run again (another full wait)."""
+        again_ids = tuple(o.nodeid for o in run.outcomes if not o.ok and o.outcome != "timeout")
+        if not again_ids or self.left() < 10:
+            return run
+        self.say(f"running the {len(again_ids)} failing test(s) again (flaky tests are not targets)")
+        spec = RunSpec(self.workspace.scratch / "baseline", tests=again_ids,
+                       timeout_s=max(5.0, min(self.job.test_timeout_s, self.left() / 4)),
+                       per_test_timeout_s=self.job.per_test_timeout_s)  # fmt: skip
+        flips = triage.flaky(run, self.sandbox.run(spec))
+        if flips:
+            self.flaky.update(flips)
+            self.ignored.update(flips)
+            notes.append(f"flaky: {len(flips)} failing test(s) passed when run again; not repaired: "
+                         f"{', '.join(flips[:5])}")  # fmt: skip
+        return triage.without(run, flips)
 
     # -- the whole job ---------------------------------------------------------------------------------------
     def run(self) -> Report:
         notes: list[str] = []
         snapshot = Snapshot(self.workspace.base, self.reproduce(notes))
         run = self.run_suite(snapshot, "baseline")
-        if not run.outcomes and not run.collection_errors:
+        if not run.outcomes:
             if run.killed:
                 raise BadInput(
                     f"the test run was stopped ({run.killed}) before any test ran: {_last(run.output)}"
                 )
+            if run.collection_errors:
+                first = run.collection_errors[0]
+                raise BadInput(
+                    f"test collection failed in {triage.module_of(first)}: {_last(first)}",
+                    hint="fix the test environment (missing package? wrong --test-cmd?)",
+                )
             raise BadInput(
                 f"no tests collected ({self.command.display}): {_last(run.output) or 'empty output'}"
             )
+        run = self.drop_flaky(run, notes)
+        if self.known_errors:
+            names = sorted(self.known_errors)
+            notes.append(
+                f"pre-existing: {len(names)} test module(s) fail to import for reasons outside the project, "
+                f"kept apart while the rest of the suite runs: {', '.join(names[:5])}"
+            )
         if not run.failing:
-            raise NothingToRepair("nothing to repair: every test passes")
+            raise NothingToRepair("nothing to repair: every test passes" + (
+                f" (besides {len(self.ignored) + len(self.known_errors)} flaky or pre-existing failure(s))"
+                if self.ignored or self.known_errors else ""))  # fmt: skip
         original_failing = run.failing
         self.say(f"{len(original_failing)} failing test(s) of {len(run.outcomes)}")
         if not run.coverage and not any("coverage" in n for n in self.sandbox.notes):
@@ -193,7 +234,11 @@ class _Repair:
         self.gate.remember(dict(snapshot.changed))
         self.coevo_before = run
         self.coevo = self.analyze_changes(run, snapshot, notes)
-        _check_collection(run, set(self.files.source), self.coevo.get("obsolete", frozenset()))
+        if self.ignored:
+            run = self.coevo_before = triage.without(run, self.ignored)
+            original_failing = run.failing
+            if not original_failing:
+                raise NothingToRepair("nothing to repair: every failing test failed the same way at the base")
         locations: tuple[Location, ...] = ()
         first_locations: tuple[Location, ...] = ()
         feedback: list[Verdict] = []
@@ -262,8 +307,15 @@ class _Repair:
         base_tree = materialize(self.job.root, base, self.workspace.scratch / "at-base")
         spec = RunSpec(base_tree, timeout_s=max(5.0, min(self.job.test_timeout_s, self.left() / 3)),
                        per_test_timeout_s=self.job.per_test_timeout_s)  # fmt: skip
-        passed_at_base = set(self.sandbox.run(spec).passing)
-        failing = tuple(o for o in run.outcomes if not o.ok)
+        base_run = self.sandbox.run(spec)
+        passed_at_base = set(base_run.passing)
+        if not presumed:
+            same = triage.failing_the_same_at_base(run, base_run)
+            if same:
+                self.ignored.update(same)
+                notes.append(f"pre-existing: {len(same)} failing test(s) failed the same way at {base}; "
+                             f"kept apart: {', '.join(same[:5])}")  # fmt: skip
+        failing = tuple(o for o in run.outcomes if not o.ok and o.nodeid not in self.ignored)
         if presumed and not any(o.nodeid in passed_at_base for o in failing):
             return {}  # the tests did not pass before the last commit either: nothing says it was intended
         tests = {p: snapshot.read(p) for p in self.files.tests}
@@ -439,6 +491,8 @@ class _Repair:
                 if reason:
                     log.info("test update rejected: %s", reason)
                     verdict = replace(verdict, status="failed", detail=reason)
+            if verdict.status == "plausible" and verdict.suite_passed:
+                verdict = self.confirm(verdict, files, baseline)
             if verdict.status == "plausible":
                 plausible += 1
                 if self.tally.first_plausible_at is None:
@@ -455,6 +509,26 @@ class _Repair:
         base_fixed = tuple(sorted(snapshot_fixed(feedback)))
         record = RoundRecord(round_no, base_fixed, self.tally.generated, validated, plausible, partial, 0.0)
         return best_partial, record
+
+    def confirm(self, verdict: Verdict, files: Mapping[str, bytes], baseline: Baseline) -> Verdict:
+        """Run the suite of a plausible patch once more: a test that flips is flaky (reported), and a patch
+        is never 'fixed' on one lucky run."""
+        tree = self.workspace.tree("confirm", files)
+        spec = RunSpec(
+            tree, timeout_s=baseline.suite_timeout_s, per_test_timeout_s=baseline.per_test_timeout_s
+        )
+        run = self.sandbox.run(spec)
+        flips = triage.flipped(run, baseline.ignored, baseline.known_errors)
+        if not flips:
+            return verdict
+        self.flaky.update(flips)
+        self.notes_later.append(
+            f"flaky: {len(flips)} test(s) failed when a plausible patch's suite ran again; the patch was not "
+            f"accepted: {', '.join(flips[:5])}"
+        )
+        return replace(
+            verdict, status="failed", suite_passed=False, detail="not confirmed: " + ", ".join(flips)
+        )
 
     def weakens(self, snapshot: Snapshot, cand: Candidate) -> bool:
         """A test update that deletes a test or an assertion, or makes one vacuous, is never run at all."""
@@ -561,7 +635,7 @@ class _Repair:
             stats=stats,
             rounds=tuple(self.tally.rounds),
             sandbox=self.sandbox.description,
-            notes=(*self.sandbox.notes, *notes),
+            notes=(*self.sandbox.notes, *notes, *dict.fromkeys(self.notes_later)),
         )
 
     def with_regression_test(
@@ -654,22 +728,6 @@ def _memo(fn: Callable[[str, int], int]) -> Callable[[str, int], int]:
     return wrapper
 
 
-def _with_collection_errors(run: TestRun, source_files: set[str]) -> TestRun:
-    """A module that fails to import is a failing 'test' (its path), located by the error's file and line."""
-    if not run.collection_errors:
-        return run
-    extra = []
-    for err in run.collection_errors:
-        nodeid = err.split(":", 1)[0].strip() or "<collection>"
-        frames = tuple(
-            (p, int(n))
-            for p, n in ((_relative(m.group(1), source_files), m.group(2)) for m in _FILE_LINE.finditer(err))
-            if p
-        )
-        extra.append(TestOutcome(nodeid, "error", err[:500], err, frames))
-    return replace(run, outcomes=run.outcomes + tuple(extra))
-
-
 def _stores_argument(stmt: Node) -> bool:
     """`self.x = x` (or `= None`): a statement that moves a value without computing anything."""
     if stmt.type != "expression_statement" or stmt.named_child_count != 1:
@@ -677,24 +735,3 @@ def _stores_argument(stmt: Node) -> bool:
     assign = stmt.named_children[0]
     right = assign.child_by_field_name("right") if assign.type == "assignment" else None
     return right is not None and right.type in ("identifier", "none")
-
-
-def _check_collection(run: TestRun, source_files: set[str], obsolete: frozenset[str] = frozenset()) -> None:
-    """Collection errors that point into no source file, and that no intended change explains, are the
-    environment's problem, not a bug to fix."""
-    errors = [
-        o for o in run.outcomes if "::" not in o.nodeid and o.outcome == "error" and o.nodeid not in obsolete
-    ]
-    if not errors or any(o.frames for o in errors) or len(errors) < len(run.failing):
-        return
-    first = errors[0]
-    reason = _last(first.longrepr) or "collection failed"
-    raise BadInput(f"test collection failed in {first.nodeid}: {reason}",
-                   hint="fix the test environment (missing package? wrong --test-cmd?)")  # fmt: skip
-
-
-def _relative(path: str, source_files: set[str]) -> str | None:
-    for rel in source_files:
-        if path == rel or path.endswith("/" + rel):
-            return rel
-    return None

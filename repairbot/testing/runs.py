@@ -135,6 +135,9 @@ def build_request(spec: RunSpec, command: TestCommand, out_dir: Path, req_id: st
         "-q",
         f"--tb={spec.tb}",
         "-rN",
+        # A test module that fails to import must not stop the others from running (testing/triage.py
+        # decides whether it is a target or pre-existing).
+        *(() if "--continue-on-collection-errors" in options else ("--continue-on-collection-errors",)),
         # JUnit XML backs up the events when our plugin could not load; a candidate run is judged against a
         # baseline that already showed the plugin working, so it skips the XML (a tenth of a small run).
         *(() if spec.stop_on_first_failure else (f"--junitxml={out_dir / 'junit.xml'}",)),

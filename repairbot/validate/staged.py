@@ -36,14 +36,18 @@ class Baseline:
     # again with these (a correct fix of a fast-failing test can be legitimately slow), never the others.
     patient_per_test_s: float = 0.0
     patient_suite_s: float = 0.0
+    # Kept apart (repairbot/testing/triage.py): flaky and pre-existing failures, whatever they do in a
+    # candidate's run, and test modules whose collection errors predate the job.
+    ignored: frozenset[str] = frozenset()
+    known_errors: frozenset[str] = frozenset()
 
     @property
     def failing(self) -> frozenset[str]:
-        return frozenset(self.run.failing)
+        return frozenset(self.run.failing) - self.ignored
 
     @property
     def passing(self) -> frozenset[str]:
-        return frozenset(self.run.passing)
+        return frozenset(self.run.passing) - self.ignored
 
     def failing_files(self) -> tuple[str, ...]:
         return tuple(sorted({nodeid.split("::", 1)[0] for nodeid in self.failing}))
@@ -198,8 +202,10 @@ class Validator:
         passing = base.passing if scope is None else {n for n in base.passing if n.split("::", 1)[0] in scope}
         fixed = tuple(sorted(n for n in failing if _passes(n, outcomes, run)))
         broken = tuple(sorted(n for n in passing if n in outcomes and not outcomes[n].ok))
-        new_failures = tuple(sorted(n for n, o in outcomes.items() if not o.ok and n not in base.failing))
+        expected = base.failing | base.ignored
+        new_failures = tuple(sorted(n for n, o in outcomes.items() if not o.ok and n not in expected))
         still = tuple(sorted(set(failing) - set(fixed)))
+        errors = [e for e in run.collection_errors if e.split(":", 1)[0].strip() not in base.known_errors]
         if run.killed in ("memory", "pids") and not broken:
             return Verdict(
                 candidate, "resources", fixed, broken, still, seconds=elapsed, detail=run.killed or ""
@@ -212,9 +218,9 @@ class Validator:
         missing = [n for n in passing if n not in outcomes]
         if run.timed_out and not fixed:
             return Verdict(candidate, "timeout", fixed, broken, still, seconds=elapsed)
-        if not still and not missing and not run.timed_out and not run.collection_errors:
+        if not still and not missing and not run.timed_out and not errors:
             return Verdict(candidate, "plausible", fixed, (), (), suite_passed=scope is None, seconds=elapsed)
-        if fixed and not run.timed_out and not run.collection_errors:
+        if fixed and not run.timed_out and not errors:
             return Verdict(candidate, "partial", fixed, (), still, seconds=elapsed)
         return Verdict(candidate, "failed", fixed, broken, still, seconds=elapsed)
 
