@@ -7,7 +7,9 @@ because it is driven by the fork server, not by a user:
 REPAIRBOT_EVENTS        JSON-lines file: one record per test start, per report phase, per collection error
 REPAIRBOT_COVERAGE      JSON file: {nodeid: {path: [lines]}} of per-test line coverage (dynamic contexts)
 REPAIRBOT_ROOT          project root: paths are written relative to it, coverage is limited to it
-REPAIRBOT_TEST_TIMEOUT  seconds per test (setup + call + teardown), enforced with SIGALRM
+REPAIRBOT_TEST_TIMEOUT  seconds per test (setup + call + teardown), enforced by a watchdog thread that
+                        signals the main thread with a real-time signal of its own (not SIGALRM, which
+                        pytest-timeout and tests that use alarm() or setitimer() own)
 REPAIRBOT_MUST_PASS     file of node ids that passed before: the session stops at the first one that fails
 REPAIRBOT_STOP_ON_TIMEOUT  "1": stop the session after the first test that times out
 """
@@ -19,6 +21,8 @@ import json
 import os
 import signal
 import sys
+import threading
+import time
 from collections.abc import Generator
 from typing import Any
 
@@ -92,10 +96,62 @@ _hung = False
 _slowest_pass = 0.0
 
 
-def _on_alarm(signum: int, frame: Any) -> None:
-    global _hung
-    _hung = True
-    raise RepairbotTestTimeout(f"test ran longer than {_TIMEOUT:g}s")
+class _Watchdog:
+    """One thread that, past a test's deadline, interrupts the main thread with `_SIGNAL`, whose handler
+    raises RepairbotTestTimeout there. Signal handlers run in the main thread between bytecodes, and a
+    blocking call (sleep, a lock, a socket) returns EINTR and runs it too; a test stuck inside C code is
+    left to the whole run's limit. A real-time signal nobody else uses keeps it out of the way of SIGALRM
+    timers (pytest-timeout's, or a test's own) in both directions."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._deadline: float | None = None
+        self._generation = 0
+        self._fired = -1
+        self._main = threading.main_thread().ident
+        assert _SIGNAL is not None
+        self._signal = _SIGNAL
+        signal.signal(self._signal, self._on_signal)
+        threading.Thread(target=self._loop, name="repairbot-watchdog", daemon=True).start()
+
+    def arm(self, seconds: float) -> None:
+        with self._cond:
+            self._generation += 1
+            self._deadline = time.monotonic() + seconds
+            self._cond.notify()
+
+    def disarm(self) -> None:
+        with self._cond:
+            self._generation += 1
+            self._deadline = None
+            self._cond.notify()
+
+    def _loop(self) -> None:
+        with self._cond:
+            while True:
+                if self._deadline is None:
+                    self._cond.wait()
+                    continue
+                left = self._deadline - time.monotonic()
+                if left > 0:
+                    self._cond.wait(left)
+                    continue
+                self._fired = self._generation
+                self._deadline = None
+                if self._main is not None:
+                    signal.pthread_kill(self._main, self._signal)
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        global _hung
+        with self._cond:
+            current = self._fired == self._generation
+        if current:  # not a late signal for a test that already finished
+            _hung = True
+            raise RepairbotTestTimeout(f"test ran longer than {_TIMEOUT:g}s")
+
+
+_SIGNAL: int | None = signal.SIGRTMIN + 6 if hasattr(signal, "SIGRTMIN") else None
+_watchdog: _Watchdog | None = None
 
 
 @pytest.hookimpl(trylast=True)
@@ -116,19 +172,19 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     _emit({"event": "start", "nodeid": item.nodeid})
     if _cov is not None:
         _cov.switch_context(item.nodeid)
-    armed = _TIMEOUT > 0 and hasattr(signal, "setitimer")
+    global _watchdog
+    armed = _TIMEOUT > 0 and _SIGNAL is not None and threading.current_thread() is threading.main_thread()
     if armed:
-        previous = signal.signal(signal.SIGALRM, _on_alarm)
+        if _watchdog is None:
+            _watchdog = _Watchdog()
         # After one test hung, the others likely hang the same way: give them ten times the slowest test
         # that passed (at least a second) instead of the full limit.
-        limit = _TIMEOUT if not _hung else min(_TIMEOUT, max(1.0, 10 * _slowest_pass))
-        signal.setitimer(signal.ITIMER_REAL, limit)
+        _watchdog.arm(_TIMEOUT if not _hung else min(_TIMEOUT, max(1.0, 10 * _slowest_pass)))
     try:
         yield
     finally:
-        if armed:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
+        if armed and _watchdog is not None:
+            _watchdog.disarm()
         if _cov is not None:
             _cov.switch_context("")
 

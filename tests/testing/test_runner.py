@@ -54,8 +54,9 @@ def test_hanging_test_gets_a_timeout_verdict_and_the_run_goes_on(tmp_path: Path,
 
 def test_whole_run_timeout_kills_a_test_stuck_outside_python(tmp_path: Path, sandbox) -> None:
     root = write_project(tmp_path / "p", {
+        # Every signal blocked: the per-test limit cannot interrupt it, only the whole run's limit can.
         "test_s.py": "import time\n\n\ndef test_sleep():\n    import signal\n"
-        "    signal.signal(signal.SIGALRM, signal.SIG_IGN)\n    time.sleep(60)\n",
+        "    signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())\n    time.sleep(60)\n",
     })  # fmt: skip
     run = sandbox.run(RunSpec(root, per_test_timeout_s=0.2, timeout_s=2))
     assert run.timed_out and run.killed == "timeout"
@@ -135,3 +136,37 @@ def test_unbounded_recursion_is_reported_quickly_with_its_frames(tmp_path: Path,
     assert first.frames[0] == ("test_w.py", 5) and ("walk.py", 2) in first.frames
     # Only the head and the tail of the thousand frames are formatted (all of them cost ~1s per test).
     assert 0 < first.longrepr.count("walk.py:2") <= 60
+
+
+def test_per_test_limits_coexist_with_sigalrm_timers_and_tests_that_use_signals(
+    tmp_path: Path, sandbox
+) -> None:
+    """A project conftest with its own per-test SIGALRM timer (as pytest-timeout's signal method sets one)
+    and tests that install their own SIGALRM handler: repairbot's limit still stops a hanging test, and the
+    project's timers and handlers still work."""
+    root = write_project(tmp_path / "p", {
+        "conftest.py": "import signal\nimport pytest\n\n\nclass ProjectTimeout(Exception):\n    pass\n\n\n"
+        "def _fire(signum, frame):\n    raise ProjectTimeout('project limit')\n\n\n"
+        "@pytest.hookimpl(hookwrapper=True)\ndef pytest_runtest_protocol(item, nextitem):\n"
+        "    previous = signal.signal(signal.SIGALRM, _fire)\n"
+        "    signal.setitimer(signal.ITIMER_REAL, float(item.get_closest_marker('limit').args[0])\n"
+        "                     if item.get_closest_marker('limit') else 100.0)\n"
+        "    try:\n        yield\n    finally:\n        signal.setitimer(signal.ITIMER_REAL, 0)\n"
+        "        signal.signal(signal.SIGALRM, previous)\n",
+        "test_sig.py": "import signal, time\nimport pytest\n\n\n"
+        "def test_hangs():\n    while True:\n        pass\n\n\n"
+        "def test_own_alarm_handler():\n    got = []\n"
+        "    signal.signal(signal.SIGALRM, lambda s, f: got.append(s))\n"
+        "    signal.setitimer(signal.ITIMER_REAL, 0.05)\n    time.sleep(0.3)\n"
+        "    assert got == [signal.SIGALRM]\n\n\n"
+        "@pytest.mark.limit(0.2)\ndef test_project_limit_still_fires():\n    time.sleep(5)\n\n\n"
+        "def test_quick():\n    assert True\n",
+    })  # fmt: skip
+    run = sandbox.run(RunSpec(root, per_test_timeout_s=1.0, timeout_s=30))
+    outcomes = {o.nodeid.split("::")[1]: o for o in run.outcomes}
+    assert outcomes["test_hangs"].outcome == "timeout", outcomes["test_hangs"]
+    assert outcomes["test_own_alarm_handler"].outcome == "passed", outcomes["test_own_alarm_handler"].longrepr
+    limit = outcomes["test_project_limit_still_fires"]
+    assert limit.outcome == "failed" and "ProjectTimeout" in limit.message, limit
+    assert outcomes["test_quick"].outcome == "passed"
+    assert not run.timed_out
