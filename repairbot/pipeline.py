@@ -70,7 +70,7 @@ def repair(job: Job, progress: Progress | None = None) -> Report:
     say = progress or (lambda _msg: None)
     started = time.monotonic()
     files = check_project(job.root)
-    command = parse_test_cmd(job.test_cmd)
+    command = parse_test_cmd(job.test_cmd, root=job.root)
     scratch = Path(tempfile.mkdtemp(prefix=f"repairbot-{job.job_id}-"))
     os.chmod(scratch, 0o755)
     try:
@@ -89,7 +89,7 @@ def locate(job: Job, progress: Progress | None = None) -> Report:
     say = progress or (lambda _msg: None)
     started = time.monotonic()
     files = check_project(job.root)
-    command = parse_test_cmd(job.test_cmd)
+    command = parse_test_cmd(job.test_cmd, root=job.root)
     scratch = Path(tempfile.mkdtemp(prefix=f"repairbot-{job.job_id}-"))
     os.chmod(scratch, 0o755)
     try:

@@ -50,8 +50,13 @@ def split_test_cmd(text: str | None) -> tuple[str, ...] | None:
         raise BadInput(f"--test-cmd cannot be parsed: {exc}") from None
 
 
-def parse_test_cmd(cmd: str | tuple[str, ...] | None, interpreter: str | None = None) -> TestCommand:
-    """None: pytest under this interpreter. `python -m pytest ARGS` and `pytest ARGS` take the fast path."""
+def parse_test_cmd(
+    cmd: str | tuple[str, ...] | None, interpreter: str | None = None, root: Path | None = None
+) -> TestCommand:
+    """None: pytest under this interpreter. `python -m pytest ARGS` and `pytest ARGS` take the fast path;
+    so do `python -m unittest ARGS` and `python setup.py test`, run through pytest's unittest support
+    (per-test outcomes and coverage instead of one exit code). `root`: the project, to resolve the dotted
+    names unittest takes."""
     python = interpreter or sys.executable
     if cmd is None:
         return TestCommand(python, ())
@@ -63,7 +68,85 @@ def parse_test_cmd(cmd: str | tuple[str, ...] | None, interpreter: str | None = 
         return TestCommand(_interpreter_of(argv[0]) or python, argv[1:])
     if head.startswith("python") and len(argv) >= 3 and argv[1] == "-m" and argv[2] in _PYTEST_NAMES:
         return TestCommand(argv[0], argv[3:])
+    if head.startswith("python") and len(argv) >= 3 and argv[1] == "-m" and argv[2] == "unittest":
+        unittest_args = _from_unittest(argv[3:], root)
+        if unittest_args is not None:
+            return TestCommand(argv[0], unittest_args)
+    if head.startswith("python") and argv[1:] == ("setup.py", "test"):
+        # setuptools' test command ran unittest discovery over the tree (test*.py); pytest finds those too.
+        return TestCommand(argv[0], ("-o", f"python_files={_UNITTEST_FILES}"))
     return TestCommand(python, None, argv)
+
+
+_UNITTEST_FILES = "test*.py *_test.py"  # unittest's default pattern, and pytest's other default
+
+
+def _from_unittest(args: tuple[str, ...], root: Path | None) -> tuple[str, ...] | None:
+    """pytest arguments for `python -m unittest ARGS`; None for what has no pytest equivalent (the command
+    then runs as it is, judged by its exit code)."""
+    pattern = "test*.py"
+    start = "."
+    names: list[str] = []
+    keywords: list[str] = []
+    rest = list(args)
+    discover = bool(rest) and rest[0] == "discover"
+    if discover:
+        rest = rest[1:]
+    i = 0
+    while i < len(rest):
+        arg = rest[i]
+        value = rest[i + 1] if i + 1 < len(rest) else None
+        if arg in ("-v", "--verbose", "-q", "--quiet", "-b", "--buffer", "-c", "--catch", "-f", "--failfast",
+                   "--locals", "--durations"):  # fmt: skip
+            i += 2 if arg == "--durations" else 1
+        elif arg in ("-p", "--pattern", "-s", "--start-directory", "-t", "--top-level-directory", "-k"):
+            if value is None:
+                return None
+            if arg in ("-p", "--pattern"):
+                pattern = value
+            elif arg in ("-s", "--start-directory"):
+                start = value
+            elif arg == "-k":
+                keywords.append(value)
+            i += 2
+        elif arg.startswith("-"):
+            return None
+        elif discover:
+            # positional: start directory, pattern, top-level directory
+            start, pattern = (arg, pattern) if not names else (start, arg)
+            names.append(arg)
+            i += 1
+        else:
+            names.append(arg)
+            i += 1
+    out = ["-o", f"python_files={pattern}"]
+    if keywords:
+        out += ["-k", " or ".join(keywords)]
+    if discover or not names:
+        return (*out, start) if start != "." else tuple(out)
+    for name in names:
+        node = _unittest_node(name, root)
+        if node is None:
+            return None
+        out.append(node)
+    return tuple(out)
+
+
+def _unittest_node(name: str, root: Path | None) -> str | None:
+    """`pkg.test_mod.TestCase.test_x` (or a path) as a pytest node id: the longest prefix that is a module
+    file of the project, then `::`-separated names."""
+    if name.endswith(".py") or "/" in name:
+        return name
+    parts = name.split(".")
+    if root is None:
+        return "/".join(parts) + ".py"
+    for cut in range(len(parts), 0, -1):
+        path = "/".join(parts[:cut]) + ".py"
+        if (root / path).is_file():
+            return "::".join([path, *parts[cut:]])
+        if cut == len(parts) and (root / "/".join(parts)).is_dir():
+            return "/".join(parts)
+    return None
 
 
 def _interpreter_of(script: str) -> str | None:
