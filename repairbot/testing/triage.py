@@ -78,7 +78,9 @@ def _source_frames(err: str, sources: set[str]) -> tuple[tuple[str, int], ...]:
 
 
 def _missing_name(err: str, sources: set[str], root: Path | None) -> tuple[tuple[str, int], ...]:
-    """`cannot import name X from <project module>`: the module's definition most like X (or its top)."""
+    """`cannot import name X from <project module>`: the module's definition most like X (or its top),
+    then the test module's import as the innermost frame (where the error is raised: the test, not the
+    library, holds the name that is missing; co-evolution reads it so)."""
     m = _CANNOT_IMPORT.search(err)
     if m is None:
         return ()
@@ -101,7 +103,12 @@ def _missing_name(err: str, sources: set[str], root: Path | None) -> tuple[tuple
         close = difflib.get_close_matches(name, list(defs), n=1, cutoff=0.5)
         if close:
             line = defs[close[0]]
-    return ((rel, line),)
+    importer = [
+        (m.group(1), int(m.group(2)))
+        for m in _LOCATION.finditer(err)
+        if _relative(m.group(1), sources) is None and not m.group(1).startswith("/")
+    ]
+    return ((rel, line), *importer[-1:])
 
 
 def flaky(first: TestRun, again: TestRun) -> tuple[str, ...]:

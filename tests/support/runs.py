@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from repairbot.models import Job, Report, RunSpec, TestRun
-from repairbot.pipeline import _with_collection_errors
 from repairbot.sandbox.local import LocalSandbox
+from repairbot.testing import triage
 from repairbot.testing.runs import parse_test_cmd
 
 
@@ -24,9 +24,10 @@ def run_tests(root: Path, nodeids: Sequence[str] = (), files: Mapping[str, bytes
             (tree / rel).write_bytes(data)
         with LocalSandbox(scratch, parse_test_cmd(None), parallel=1) as sandbox:
             run = sandbox.run(RunSpec(tree, tests=tuple(nodeids), timeout_s=120.0, per_test_timeout_s=30.0))
-        # As the pipeline sees a run: a test module that fails to import is a failing "test" (its path).
+        # As the pipeline sees a run: a test module that fails to import through the project's code is a
+        # failing "test" (its path); see repairbot/testing/triage.py.
         sources = {p.relative_to(tree).as_posix() for p in tree.rglob("*.py")}
-        return _with_collection_errors(run, sources)
+        return triage.split_collection_errors(run, sources, tree)[0]
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -38,7 +38,9 @@ def test_collection_errors_are_targets_only_when_the_project_is_at_fault(tmp_pat
     split, preexisting = triage.split_collection_errors(run, sources, root)
     targets = {o.nodeid: o for o in split.outcomes if o.outcome == "error"}
     assert set(targets) == {"tests/test_missing_name.py", "tests/test_module_level_bug.py"}
-    assert targets["tests/test_missing_name.py"].frames == (("pkg/core.py", 5),)  # `halve`, the closest name
+    # `halve`, the closest name; innermost, the test's own import
+    missing = targets["tests/test_missing_name.py"]
+    assert missing.frames == (("pkg/core.py", 5), ("tests/test_missing_name.py", 1))
     assert ("pkg/broken.py", 1) in targets["tests/test_module_level_bug.py"].frames
     assert set(preexisting) == {"tests/test_third_party.py", "tests/test_syntax.py"}
 
