@@ -1,8 +1,14 @@
 """Checkout, work trees for candidates, edits and diffs.
 
-The user's tree is read once into a private copy (`base`); every candidate runs in one of a few slot copies
-of it, where only the files the candidate changes are rewritten and restored afterwards. The user's tree is
-written only by `apply_to_user_tree`, which `--apply` calls with the chosen patch.
+The user's tree is read once into a private copy (`base`); every candidate runs in one of a few slot trees
+made from it, where only the files the candidate changes are rewritten and restored afterwards. The user's
+tree is written only by `apply_to_user_tree`, which `--apply` calls with the chosen patch.
+
+Slots and the other trees of a job (baseline, probes) do not duplicate a large project: their Python files
+are hard links to the base copy's (never to the user's tree), made read-only, and a file is copied on first
+write: a candidate's file replaces the link (unlink, then write) instead of writing through it. Other files
+(data a test might rewrite in place) are real copies. As root, read-only bits do not stop a test that
+rewrites a Python file of its tree in place; `check_base` tells when that happened.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,10 +121,12 @@ class Workspace:
         self.scratch = scratch
         self.base = scratch / "base"
         _copy_tree(root, self.base)
+        self._shared = _share(self.base)  # rel -> (size, mtime_ns) of the hard-linked, read-only files
+        self._lock = threading.Lock()
         self._slots = [scratch / f"slot{i}" for i in range(slots)]
         self._dirty: list[dict[str, bytes | None]] = [{} for _ in range(slots)]
         for slot in self._slots:
-            _copy_tree(self.base, slot)
+            _link_tree(self.base, slot)
 
     @property
     def slots(self) -> int:
@@ -132,9 +141,7 @@ class Workspace:
                 _restore(self.base / rel, slot / rel)
                 del dirty[rel]
         for rel, data in files.items():
-            target = slot / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+            _write_fresh(slot / rel, data)
             dirty[rel] = data
         return slot
 
@@ -143,18 +150,90 @@ class Workspace:
         path = self.scratch / name
         if path.exists():
             shutil.rmtree(path)
-        _copy_tree(self.base, path)
+        _link_tree(self.base, path)
         for rel, data in files.items():
-            (path / rel).parent.mkdir(parents=True, exist_ok=True)
-            (path / rel).write_bytes(data)
+            _write_fresh(path / rel, data)
         return path
+
+    def check_base(self) -> list[str]:
+        """Shared files that something wrote through a hard link (a test rewriting its tree in place, as
+        root): they are restored from the user's tree and relinked in the slots, and named."""
+        changed = []
+        with self._lock:
+            for rel, (size, mtime) in self._shared.items():
+                try:
+                    st = (self.base / rel).stat()
+                except OSError:
+                    continue
+                if (st.st_size, st.st_mtime_ns) == (size, mtime):
+                    continue
+                changed.append(rel)
+                _write_fresh(self.base / rel, (self.root / rel).read_bytes())
+                st = (self.base / rel).stat()
+                (self.base / rel).chmod(st.st_mode & ~0o222)
+                self._shared[rel] = (st.st_size, st.st_mtime_ns)
+                for slot, dirty in zip(self._slots, self._dirty, strict=True):
+                    if rel not in dirty:
+                        _restore(self.base / rel, slot / rel)
+        return changed
+
+
+_LINKED = (".py", ".pyi")  # shared by hard link: tests read them, they do not rewrite them
+
+
+def _share(base: Path) -> dict[str, tuple[int, int]]:
+    """Make the base copy's Python files read-only (they are shared by hard link); their size and mtime."""
+    shared: dict[str, tuple[int, int]] = {}
+    for path in _walk(base):
+        if path.suffix in _LINKED and path.is_file() and not path.is_symlink():
+            st = path.stat()
+            path.chmod(st.st_mode & ~0o222)
+            shared[path.relative_to(base).as_posix()] = (st.st_size, st.st_mtime_ns)
+    return shared
+
+
+def _write_fresh(target: Path, data: bytes) -> None:
+    """Write `data` as a new file: never through a hard link that other trees share."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)
+    target.write_bytes(data)
+
+
+def _link_tree(src: Path, dst: Path) -> None:
+    """A tree whose Python files are hard links to `src`'s (one inode per file for all trees of a job) and
+    whose other files are copies. Falls back to copies where links cannot be made (another file system)."""
+    dst.mkdir(parents=True, exist_ok=True)
+    for path in _walk(src):
+        rel = path.relative_to(src)
+        target = dst / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_symlink():
+            link = os.readlink(path)
+            if not os.path.isabs(link):
+                os.symlink(link, target)
+            continue
+        if not path.is_file():
+            continue
+        if path.suffix in _LINKED:
+            try:
+                os.link(path, target)
+                continue
+            except OSError:
+                pass
+        shutil.copy2(path, target)
 
 
 def _restore(src: Path, dst: Path) -> None:
-    if src.exists():
-        shutil.copy2(src, dst)
-    elif dst.exists():
-        dst.unlink()
+    dst.unlink(missing_ok=True)
+    if not src.exists():
+        return
+    if src.suffix in _LINKED:
+        try:
+            os.link(src, dst)
+            return
+        except OSError:
+            pass
+    shutil.copy2(src, dst)
 
 
 def _copy_tree(src: Path, dst: Path) -> None:

@@ -67,3 +67,39 @@ def test_apply_to_user_tree_and_diff_keep_line_endings(tmp_path: Path) -> None:
     diff = unified_diff("m.py", b"x = 1\r\ny = 2\n", b"x = 1\r\ny = 3\n")
     assert diff.startswith("--- a/m.py\n+++ b/m.py\n") and "-y = 2\n+y = 3\n" in diff and " x = 1\r\n" in diff
     assert unified_diff("m.py", b"a", b"b").endswith("+b\n\\ No newline at end of file\n")
+
+
+def test_slots_share_python_files_by_hard_link_and_copy_on_first_write(tmp_path: Path) -> None:
+    user = write_project(tmp_path / "user", {"pkg/m.py": "x = 1\n", "pkg/n.py": "y = 2\n", "data.json": "{}"})
+    ws = Workspace(user, tmp_path / "scratch", slots=2)
+    base_m = ws.base / "pkg/m.py"
+    assert base_m.stat().st_nlink == 3  # base and two slots: one inode, not three copies
+    assert base_m.stat().st_ino != (user / "pkg/m.py").stat().st_ino  # never a link into the user's tree
+    assert (ws.base / "data.json").stat().st_nlink == 1  # data a test might rewrite is copied
+    assert not base_m.stat().st_mode & 0o222  # shared files are read-only
+    slot = ws.slot(0, {"pkg/m.py": b"x = 2\n"})
+    assert (slot / "pkg/m.py").read_bytes() == b"x = 2\n"
+    assert (
+        base_m.read_bytes() == b"x = 1\n" and (tmp_path / "scratch/slot1/pkg/m.py").read_bytes() == b"x = 1\n"
+    )
+    assert base_m.stat().st_nlink == 2  # the written file left the link
+    slot = ws.slot(0, {})
+    assert (slot / "pkg/m.py").read_bytes() == b"x = 1\n" and base_m.stat().st_nlink == 3  # linked again
+    tree = ws.tree("probe", {"pkg/n.py": b"y = 3\n"})
+    assert (tree / "pkg/m.py").stat().st_ino == base_m.stat().st_ino
+    assert (ws.base / "pkg/n.py").read_bytes() == b"y = 2\n"
+    assert (user / "pkg/m.py").read_bytes() == b"x = 1\n"
+
+
+def test_a_write_through_a_shared_link_is_detected_and_undone(tmp_path: Path) -> None:
+    user = write_project(tmp_path / "user", {"m.py": "x = 1\n"})
+    ws = Workspace(user, tmp_path / "scratch", slots=1)
+    slot = ws.slot(0, {})
+    assert ws.check_base() == []
+    (slot / "m.py").chmod(0o644)  # what a root test could do without even this
+    with (slot / "m.py").open("w") as fh:  # rewritten in place, through the link
+        fh.write("x = 'garbage'\n")
+    assert (ws.base / "m.py").read_bytes() == b"x = 'garbage'\n"
+    assert ws.check_base() == ["m.py"]
+    assert (ws.base / "m.py").read_bytes() == b"x = 1\n" and (slot / "m.py").read_bytes() == b"x = 1\n"
+    assert (slot / "m.py").stat().st_ino == (ws.base / "m.py").stat().st_ino

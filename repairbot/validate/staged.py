@@ -133,9 +133,13 @@ class Validator:
         slot = self._take_slot()
         try:
             workdir = self.workspace.slot(slot, files)
-            return self._run_stages(workdir, candidate, start)
+            verdict = self._run_stages(workdir, candidate, start)
         finally:
             self._give_slot(slot)
+        touched = self.workspace.check_base()
+        if touched:  # the run wrote through a shared file: its outcome cannot be trusted
+            return Verdict(candidate, "error", detail=f"a test rewrote {touched[0]} in place")
+        return verdict
 
     def _spec(
         self, workdir: Path, tests: tuple[str, ...], must_pass: tuple[str, ...], patient: bool = False
