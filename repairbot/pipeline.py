@@ -53,6 +53,10 @@ MAX_PLAUSIBLE = 5  # patches kept in the report besides the chosen one
 STRAIGHT_LINE_PRIOR = 0.85  # localization weight of functions that only store their arguments
 # A candidate that hangs costs at least this much per test; correct code runs such tests in milliseconds.
 PER_TEST_FLOOR_S = 0.25
+# Above this many test files a suite is large: per-test coverage only where it helps, candidates checked on
+# the tests covering their lines before the whole suite, which runs for plausible ones only (README, Scale).
+LARGE_SUITE_FILES = 40
+FOCUS_FILES = 40  # test files measured with coverage besides the failing tests' own
 
 
 @dataclass
@@ -147,17 +151,55 @@ class _Repair:
         self.flaky: set[str] = set()
         self.known_errors: set[str] = set()
         self.notes_later: list[str] = []  # notes from inside the rounds, for the report
+        self.large = len(files.tests) > LARGE_SUITE_FILES
 
     def left(self) -> float:
         return self.deadline - time.monotonic()
 
     # -- stage: run the suite ------------------------------------------------------------------------------
     def run_suite(self, snapshot: Snapshot, label: str) -> TestRun:
+        """The whole suite on `snapshot`, with per-test coverage (on a large suite: only where it helps)."""
+        run = self._suite(snapshot, label, coverage=not self.large)
+        return self.focus(run, label) if self.large else run
+
+    def focus(self, run: TestRun, label: str) -> TestRun:
+        """Per-test coverage of a large suite's failing tests and of the tests nearest to what they run
+        (repairbot/testing/focus.py), merged into `run`."""
+        from repairbot.testing.focus import focus_files
+
+        tree = self.workspace.scratch / label
+        coverage = dict(run.coverage)
+        timeout = max(5.0, min(self.job.test_timeout_s, self.left() / 3))
+
+        def measure(tests: tuple[str, ...]) -> TestRun:
+            spec = RunSpec(tree, tests=tests, coverage=True, timeout_s=timeout,
+                           per_test_timeout_s=self.job.per_test_timeout_s)  # fmt: skip
+            return self.sandbox.run(spec)
+
+        unmeasured = tuple(n for n in run.failing if n not in coverage)
+        if unmeasured:
+            coverage.update(measure(unmeasured).coverage)
+        suspicious = {p for n in run.failing for p, _ in coverage.get(n, ())} | {
+            p for o in run.outcomes if not o.ok for p, _ in o.frames
+        }
+        picked = focus_files(run.failing, suspicious & set(self.files.source), self.files.tests, FOCUS_FILES)
+        if picked:
+            self.say(f"per-test coverage of {len(picked)} test file(s) near the failing tests")
+            passing = set(run.passing)
+            coverage.update({n: c for n, c in measure(picked).coverage.items() if n in passing})
+        self.notes_later.append(
+            f"large suite ({len(self.files.tests)} test files): per-test coverage measured for the failing "
+            f"tests and {len(picked)} test file(s) near them; candidates checked on the tests covering their "
+            "lines before the whole suite"
+        )
+        return replace(run, coverage=coverage)
+
+    def _suite(self, snapshot: Snapshot, label: str, coverage: bool) -> TestRun:
         workdir = self.workspace.tree(label, snapshot.changed)
         self.say(f"running the test suite ({label})")
         spec = RunSpec(
             workdir=workdir,
-            coverage=True,
+            coverage=coverage,
             timeout_s=max(5.0, min(self.job.test_timeout_s, self.left())),
             per_test_timeout_s=self.job.per_test_timeout_s,
         )
@@ -176,6 +218,7 @@ class _Repair:
         return Baseline(
             run, self.files.tests, per_test, suite, patient_per_test, max(suite, patient_suite),
             ignored=frozenset(self.ignored), known_errors=frozenset(self.known_errors),
+            staged_suite=self.large,
         )  # fmt: skip
 
     def drop_flaky(self, run: TestRun, notes: list[str]) -> TestRun:
@@ -185,10 +228,14 @@ class _Repair:
         if not again_ids or self.left() < 10:
             return run
         self.say(f"running the {len(again_ids)} failing test(s) again (flaky tests are not targets)")
-        spec = RunSpec(self.workspace.scratch / "baseline", tests=again_ids,
+        # On a large suite this run also measures the failing tests' coverage (see `focus`).
+        spec = RunSpec(self.workspace.scratch / "baseline", tests=again_ids, coverage=self.large,
                        timeout_s=max(5.0, min(self.job.test_timeout_s, self.left() / 4)),
                        per_test_timeout_s=self.job.per_test_timeout_s)  # fmt: skip
-        flips = triage.flaky(run, self.sandbox.run(spec))
+        again = self.sandbox.run(spec)
+        flips = triage.flaky(run, again)
+        if again.coverage:
+            run = replace(run, coverage={**run.coverage, **again.coverage})
         if flips:
             self.flaky.update(flips)
             self.ignored.update(flips)
@@ -200,7 +247,7 @@ class _Repair:
     def run(self) -> Report:
         notes: list[str] = []
         snapshot = Snapshot(self.workspace.base, self.reproduce(notes))
-        run = self.run_suite(snapshot, "baseline")
+        run = self._suite(snapshot, "baseline", coverage=not self.large)
         if not run.outcomes:
             if run.killed:
                 raise BadInput(
@@ -216,6 +263,8 @@ class _Repair:
                 f"no tests collected ({self.command.display}): {_last(run.output) or 'empty output'}"
             )
         run = self.drop_flaky(run, notes)
+        if self.large:
+            run = self.focus(run, "baseline")
         if self.known_errors:
             names = sorted(self.known_errors)
             notes.append(
@@ -262,6 +311,12 @@ class _Repair:
             self.say(f"round {round_no}: partial fix ({len(best_partial.fixed)} test(s)); continuing from it")
             feedback = [best_partial, *feedback][:20]
             run = self.run_suite(snapshot, f"round{round_no + 1}")
+            broke = set(run.failing) & set(self.coevo_before.passing)
+            if self.large and broke:  # a partial fix is checked against the whole suite only here
+                self.notes_later.append(
+                    f"a partial fix broke {len(broke)} test(s) of the whole suite; dropped"
+                )
+                break
             if not run.failing:  # the partial fix was complete after all (order-dependent tests)
                 self.tally.plausible.append((replace(best_partial, status="plausible"), partial_files))
                 break

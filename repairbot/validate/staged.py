@@ -6,6 +6,9 @@
    test that hangs;
 3. the whole suite, for candidates that fixed every failing test (or some of them: a partial fix must not
    break anything elsewhere either).
+On a large suite (`Baseline.staged_suite`) a stage comes between: the test files whose tests cover the
+candidate's changed lines; and the whole suite runs for plausible candidates only (a partial fix's next
+round runs the suite anyway, and the pipeline drops it if it broke a test).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from repairbot.models import Candidate, RunSpec, Snapshot, TestOutcome, TestRun, Verdict
@@ -40,6 +43,7 @@ class Baseline:
     # candidate's run, and test modules whose collection errors predate the job.
     ignored: frozenset[str] = frozenset()
     known_errors: frozenset[str] = frozenset()
+    staged_suite: bool = False  # large suite: covering tests first, the whole suite for plausible ones only
 
     @property
     def failing(self) -> frozenset[str]:
@@ -133,7 +137,7 @@ class Validator:
         slot = self._take_slot()
         try:
             workdir = self.workspace.slot(slot, files)
-            verdict = self._run_stages(workdir, candidate, start)
+            verdict = self._run_stages(workdir, candidate, start, snapshot)
         finally:
             self._give_slot(slot)
         touched = self.workspace.check_base()
@@ -156,7 +160,9 @@ class Validator:
             tb="line",
         )
 
-    def _run_stages(self, workdir: Path, candidate: Candidate, start: float) -> Verdict:
+    def _run_stages(
+        self, workdir: Path, candidate: Candidate, start: float, snapshot: Snapshot | None = None
+    ) -> Verdict:
         base = self.baseline
         failing_files = base.failing_files()
         whole_suite_in_stage1 = set(failing_files) >= set(base.test_files)
@@ -173,10 +179,43 @@ class Validator:
         verdict = self._judge(
             candidate, run, start, scope=None if whole_suite_in_stage1 else set(failing_files)
         )
+        if verdict.status in ("plausible", "partial") and not whole_suite_in_stage1 and base.staged_suite:
+            covering = self._covering_files(snapshot, candidate, set(failing_files))
+            if covering:
+                must = tuple(sorted(n for n in base.passing if n.split("::", 1)[0] in set(covering)))
+                run2 = self.sandbox.run(self._spec(workdir, covering, must, patient=patient))
+                second = self._judge(candidate, run2, start, scope=set(covering))
+                if second.status not in ("plausible", "partial"):
+                    return replace(second, fixed=verdict.fixed, still_failing=verdict.still_failing)
+            if verdict.status == "partial":
+                return verdict
         if verdict.status in ("plausible", "partial") and not whole_suite_in_stage1:
             full = self.sandbox.run(self._spec(workdir, (), tuple(sorted(base.passing)), patient=patient))
             verdict = self._judge(candidate, full, start, scope=None)
         return verdict
+
+    def _covering_files(
+        self, snapshot: Snapshot | None, candidate: Candidate, done: set[str]
+    ) -> tuple[str, ...]:
+        """Test files (besides `done`) with a passing test that covered a line the candidate changes."""
+        if snapshot is None:
+            return ()
+        lines: set[tuple[str, int]] = set()
+        for e in candidate.edits:
+            try:
+                data = snapshot.read(e.path)
+            except OSError:
+                continue
+            first = data.count(b"\n", 0, e.start) + 1
+            last = data.count(b"\n", 0, max(e.start, e.end - 1)) + 1
+            lines.update((e.path, n) for n in range(first, last + 1))
+        passing = self.baseline.passing
+        files = {
+            nodeid.split("::", 1)[0]
+            for nodeid, covered in self.baseline.run.coverage.items()
+            if nodeid in passing and not lines.isdisjoint(covered)
+        }
+        return tuple(sorted(files - done))
 
     def _patience_left(self) -> bool:
         """Second runs may take a share of the validation time so far: a test that really hangs costs the
