@@ -569,12 +569,13 @@ class _Repair:
         """Run the suite of a plausible patch once more: a test that flips is flaky (reported), and a patch
         is never 'fixed' on one lucky run."""
         tree = self.workspace.tree("confirm", files)
-        spec = RunSpec(
-            tree, timeout_s=baseline.suite_timeout_s, per_test_timeout_s=baseline.per_test_timeout_s
-        )
-        run = self.sandbox.run(spec)
+        timeout = min(baseline.suite_timeout_s, max(5.0, self.left()))
+        per_test = baseline.per_test_timeout_s
+        run = self.sandbox.run(RunSpec(tree, timeout_s=timeout, per_test_timeout_s=per_test))
         flips = triage.flipped(run, baseline.ignored, baseline.known_errors)
         if not flips:
+            if run.timed_out:  # the budget ran out: the first run stands, and the report says so
+                self.notes_later.append("a plausible patch's confirmation run did not finish in the budget")
             return verdict
         self.flaky.update(flips)
         self.notes_later.append(

@@ -123,8 +123,6 @@ def flipped(again: TestRun, ignored: Iterable[str], known_errors: Iterable[str])
     modules = set(known_errors)
     failed = [o.nodeid for o in again.outcomes if not o.ok and o.nodeid not in skip]
     failed += [module_of(e) for e in again.collection_errors if module_of(e) not in modules]
-    if again.timed_out and not failed:
-        failed.append("<the whole run timed out>")
     return tuple(sorted(set(failed)))
 
 
