@@ -71,14 +71,23 @@ def parse_test_cmd(
     if head.startswith("python") and len(argv) >= 3 and argv[1] == "-m" and argv[2] == "unittest":
         unittest_args = _from_unittest(argv[3:], root)
         if unittest_args is not None:
-            return TestCommand(argv[0], unittest_args)
+            return TestCommand(_absolute(argv[0]), unittest_args)
     if head.startswith("python") and argv[1:] == ("setup.py", "test"):
         # setuptools' test command ran unittest discovery over the tree (test*.py); pytest finds those too.
-        return TestCommand(argv[0], ("-o", f"python_files={_UNITTEST_FILES}"))
+        return TestCommand(_absolute(argv[0]), ("-o", f"python_files={_UNITTEST_FILES}"))
     return TestCommand(python, None, argv)
 
 
 _UNITTEST_FILES = "test*.py *_test.py"  # unittest's default pattern, and pytest's other default
+
+
+def _absolute(interpreter: str) -> str:
+    """The interpreter by its path: the fork server starts it where PATH is not the user's (a container)."""
+    if os.sep in interpreter:
+        return interpreter
+    import shutil
+
+    return shutil.which(interpreter) or interpreter
 
 
 def _from_unittest(args: tuple[str, ...], root: Path | None) -> tuple[str, ...] | None:

@@ -348,17 +348,21 @@ def test_custom_test_command(engine: Any, tmp_path: Path, job_labels: list[str])
                 class T(unittest.TestCase):
                     def test_fails(self):
                         self.assertEqual(1, 2)
+
+                unittest.main()
             """
         },
     )
     job_labels.append(job := _job())
-    command = parse_test_cmd("python -m unittest")
+    # A command that is not pytest's nor unittest's (those run through pytest): judged by its exit status.
+    command = parse_test_cmd("python test_u.py")
     with DockerSandbox(scratch, command, 1, image="offline", job_id=job) as sb:
         run = sb.run(RunSpec(workdir=tree))
         assert run.exit_code != 0 and run.killed is None
         assert "AssertionError" in run.output
         (tree / "test_u.py").write_text(
-            "import unittest\n\nclass T(unittest.TestCase):\n    def test_ok(self):\n        pass\n"
+            "import unittest\n\nclass T(unittest.TestCase):\n    def test_ok(self):\n        pass\n\n"
+            "unittest.main()\n"
         )
         assert sb.run(RunSpec(workdir=tree)).exit_code == 0
 
