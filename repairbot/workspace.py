@@ -202,32 +202,17 @@ def _write_fresh(target: Path, data: bytes) -> None:
 def _link_tree(src: Path, dst: Path) -> None:
     """A tree whose Python files are hard links to `src`'s (one inode per file for all trees of a job) and
     whose other files are copies. Falls back to copies where links cannot be made (another file system)."""
-    dst.mkdir(parents=True, exist_ok=True)
-    for path in _walk(src):
-        rel = path.relative_to(src)
-        target = dst / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if path.is_symlink():
-            link = os.readlink(path)
-            if not os.path.isabs(link):
-                os.symlink(link, target)
-            continue
-        if not path.is_file():
-            continue
-        if path.suffix in _LINKED:
-            try:
-                os.link(path, target)
-                continue
-            except OSError:
-                pass
-        shutil.copy2(path, target)
+    _copy_tree(src, dst, link=True)
 
 
 def _restore(src: Path, dst: Path) -> None:
     dst.unlink(missing_ok=True)
-    if not src.exists():
-        return
-    if src.suffix in _LINKED:
+    if src.exists():
+        _place(src, dst, link=True)
+
+
+def _place(src: Path, dst: Path, *, link: bool) -> None:
+    if link and src.suffix in _LINKED:
         try:
             os.link(src, dst)
             return
@@ -236,20 +221,21 @@ def _restore(src: Path, dst: Path) -> None:
     shutil.copy2(src, dst)
 
 
-def _copy_tree(src: Path, dst: Path) -> None:
-    """A real copy (never hard links into the user's tree: a test writing a file must not reach it)."""
+def _copy_tree(src: Path, dst: Path, *, link: bool = False) -> None:
+    """A copy of `src` (`link`: Python files hard-linked, see `_link_tree`). Never used with `link` on the
+    user's tree: a test writing a file must not reach it."""
     dst.mkdir(parents=True, exist_ok=True)
     for path in _walk(src):
         rel = path.relative_to(src)
         target = dst / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         if path.is_symlink():
-            link = os.readlink(path)
-            if not os.path.isabs(link):  # keep relative links; absolute ones could point at anything
-                os.symlink(link, target)
+            target_link = os.readlink(path)
+            if not os.path.isabs(target_link):  # keep relative links; absolute ones could point at anything
+                os.symlink(target_link, target)
             continue
         if path.is_file():
-            shutil.copy2(path, target)
+            _place(path, target, link=link)
 
 
 def apply_to_user_tree(root: Path, files: Mapping[str, bytes]) -> None:
