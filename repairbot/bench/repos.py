@@ -521,8 +521,9 @@ def run_repo_case(
 
 
 def error_cause(message: str) -> str:
-    """A short, path- and number-free label for grouping environment errors."""
-    text = re.sub(r"\(see [^)]*\)|(?<![\w.-])/\S+|\b[0-9a-f]{7,40}\b|\b\d+(\.\d+)?s?\b", "…", message)
+    """A short label for grouping environment errors: no paths, commands, numbers or commit ids."""
+    text = re.sub(r"\s*\([^)]*\)", "", message)  # the command, the log file: they differ from case to case
+    text = re.sub(r"(?<![\w.-])/\S+|\b[0-9a-f]{7,40}\b|\b\d+(\.\d+)?s?\b", "…", text)
     text = re.sub(r"\s+", " ", text).strip()
     return text[:90]
 
