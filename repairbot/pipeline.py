@@ -24,6 +24,7 @@ from typing import Any
 from tree_sitter import Node
 
 from repairbot import localize
+from repairbot.diffs import unified_diff
 from repairbot.errors import BadInput, NothingToRepair, RepairbotError
 from repairbot.generate.base import GenerationContext, Predictor
 from repairbot.models import (
@@ -43,7 +44,7 @@ from repairbot.models import (
 from repairbot.sandbox.base import Sandbox
 from repairbot.testing.runs import TestCommand, parse_test_cmd
 from repairbot.validate import Baseline, Gate, Validator, changed_files
-from repairbot.workspace import ProjectFiles, Workspace, check_project, unified_diff
+from repairbot.workspace import ProjectFiles, Workspace, check_project
 
 log = logging.getLogger("repairbot.pipeline")
 

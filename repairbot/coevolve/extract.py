@@ -9,6 +9,7 @@ import subprocess
 import tarfile
 from pathlib import Path
 
+from repairbot import diffs
 from repairbot.coevolve.records import ChangeKind, ChangeSet, DefChange, SignatureDiff
 from repairbot.errors import BadInput, EnvironmentProblem
 from repairbot.parsing.definitions import Definition, Param, definitions, module_name
@@ -75,17 +76,10 @@ def materialize(root: Path, base: str, dest: Path) -> Path:
     return dest
 
 
-_HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@", re.M)
-
-
 def _changed_lines(root: Path, rev: str, path: str) -> set[int]:
     out = _git_bytes(root, "diff", "-U0", "--no-color", rev, "--", path) or b""
-    lines: set[int] = set()
-    for m in _HUNK.finditer(out):
-        start, count = int(m.group(1)), int(m.group(2) or b"1")
-        # A pure deletion (count 0) marks the line after which text was removed.
-        lines.update(range(start, start + count) if count else (max(start, 1),))
-    return lines
+    per_path = diffs.changed_lines(out.decode("utf-8", "replace"))
+    return {line for lines in per_path.values() for line in lines}
 
 
 def extract_changes(root: Path, base: str) -> ChangeSet:

@@ -36,7 +36,9 @@ from typing import Any
 import httpx
 import tree_sitter_python
 from tree_sitter import Language, Node, Parser
+from unidiff.errors import UnidiffParseError
 
+from repairbot import diffs
 from repairbot.generate.base import GenerationContext
 from repairbot.generate.registry import register
 from repairbot.models import Candidate, Edit, Verdict
@@ -280,59 +282,36 @@ def _first_changed_line(old: bytes, new: bytes, first_line: int) -> int:
     return first_line + min(len(old.splitlines()), len(new.splitlines()))
 
 
-_HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+\d+(?:,\d+)? @@")
-
-
 def apply_diff(diff: str, sources: dict[str, bytes]) -> dict[str, bytes]:
     """Apply a unified diff to the files in `sources` (paths relative to the project). Hunks are located by
     their old lines, nearest to the line the header names. Raises ValueError when a hunk does not apply."""
     result: dict[str, bytes] = {}
-    path: str | None = None
-    lines = diff.splitlines()
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if line.startswith("+++ "):
-            name = line[4:].split("\t")[0].strip()
-            path = name[2:] if name.startswith(("a/", "b/")) else name
-            if path not in sources:
-                raise ValueError(f"diff names a file that cannot be edited: {path}")
-            i += 1
-            continue
-        match = _HUNK.match(line)
-        if match is None or path is None:
-            i += 1
-            continue
-        old: list[str] = []
-        new: list[str] = []
-        i += 1
-        while i < len(lines) and not lines[i].startswith(("@@", "--- ", "+++ ")):
-            body = lines[i]
-            if body.startswith("\\"):
-                pass
-            elif body.startswith("-"):
-                old.append(body[1:])
-            elif body.startswith("+"):
-                new.append(body[1:])
-            else:
-                old.append(body[1:] if body.startswith(" ") else body)
-                new.append(body[1:] if body.startswith(" ") else body)
-            i += 1
-        current = result.get(path, sources[path])
-        newline = b"\r\n" if b"\r\n" in current else b"\n"
-        text = current.decode("utf-8").splitlines()
-        want = int(match.group(1)) - 1
-        spots = [
-            s
-            for s in range(len(text) - len(old) + 1)
-            if [t.rstrip() for t in text[s : s + len(old)]] == [o.rstrip() for o in old]
-        ]
-        if not spots:
-            raise ValueError(f"a hunk does not apply to {path}")
-        at = min(spots, key=lambda s: abs(s - want))
-        text[at : at + len(old)] = new
-        ending = newline if current.endswith((b"\n", b"\r")) else b""
-        result[path] = newline.join(t.encode("utf-8") for t in text) + ending
+    try:
+        patch = diffs.parse_lenient(diff)
+    except UnidiffParseError as err:
+        raise ValueError(f"the diff cannot be read: {err}") from None
+    for patched in patch:
+        name = patched.target_file.split("\t")[0].strip()
+        path = name[2:] if name.startswith(("a/", "b/")) else name
+        if path not in sources:
+            raise ValueError(f"diff names a file that cannot be edited: {path}")
+        for hunk in patched:
+            old, new = diffs.old_and_new(hunk)
+            current = result.get(path, sources[path])
+            newline = b"\r\n" if b"\r\n" in current else b"\n"
+            text = current.decode("utf-8").splitlines()
+            want = hunk.source_start - 1
+            spots = [
+                s
+                for s in range(len(text) - len(old) + 1)
+                if [t.rstrip() for t in text[s : s + len(old)]] == [o.rstrip() for o in old]
+            ]
+            if not spots:
+                raise ValueError(f"a hunk does not apply to {path}")
+            at = min(spots, key=lambda s: abs(s - want))
+            text[at : at + len(old)] = new
+            ending = newline if current.endswith((b"\n", b"\r")) else b""
+            result[path] = newline.join(t.encode("utf-8") for t in text) + ending
     return result
 
 

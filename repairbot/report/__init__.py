@@ -1,5 +1,5 @@
-"""Reports: the JSON report (DESIGN §4), terminal and Markdown renderings, diff parsing."""
+"""Reports: the JSON report (DESIGN §4), terminal and Markdown renderings."""
 
-from repairbot.report.render import diff_stats, markdown_summary, terminal_summary, write_json
+from repairbot.report.render import markdown_summary, terminal_summary, write_json
 
-__all__ = ["diff_stats", "markdown_summary", "terminal_summary", "write_json"]
+__all__ = ["markdown_summary", "terminal_summary", "write_json"]
