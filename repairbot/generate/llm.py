@@ -14,7 +14,7 @@ place; the rest of the file stays byte-identical, and a result that does not par
 Configuration: the URL from the constructor or `Job.llm_url` (none: the generator proposes nothing);
 `REPAIRBOT_LLM_MODEL` (default: the first model the endpoint lists at /v1/models), `REPAIRBOT_LLM_KEY` or
 `OPENAI_API_KEY` (sent only as `Authorization: Bearer` to that URL; redirects are not followed),
-`REPAIRBOT_LLM_TIMEOUT` seconds per request (default 60, further bounded by `ctx.extras["deadline"]`, a
+`REPAIRBOT_LLM_TIMEOUT` seconds per request (default 60, further bounded by `ctx.budget.deadline`, a
 `time.monotonic()` value), `REPAIRBOT_LLM_SAMPLES` completions per request (default 1). Turns are bounded by
 `max_turns` (rounds with `ctx.round > max_turns` send nothing). Endpoint errors and malformed replies give no
 candidates and one warning line, never an exception.
@@ -25,6 +25,7 @@ from __future__ import annotations
 import ast
 import json
 import logging
+import math
 import os
 import re
 import textwrap
@@ -39,9 +40,7 @@ from tree_sitter import Language, Node, Parser
 from unidiff.errors import UnidiffParseError
 
 from repairbot import diffs
-from repairbot.generate.base import GenerationContext
-from repairbot.generate.registry import register
-from repairbot.models import Candidate, Edit, Verdict
+from repairbot.models import Candidate, Edit, GenerationContext, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -455,8 +454,8 @@ class LLMGenerator:
         if not targets:
             return []
         timeout = self.timeout_s
-        deadline = ctx.extras.get("deadline")
-        if isinstance(deadline, (int, float)):
+        deadline = ctx.budget.deadline
+        if deadline < math.inf:
             timeout = min(timeout, deadline - time.monotonic() - 1.0)
             if timeout < 1.0:
                 return []
@@ -568,6 +567,3 @@ class LLMGenerator:
                 line=first,
             )
         ]
-
-
-register("llm", LLMGenerator)

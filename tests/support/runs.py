@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from repairbot.models import Job, Report, RunSpec, TestRun
-from repairbot.pipeline import _with_collection_errors
 from repairbot.sandbox.local import LocalSandbox
+from repairbot.testing.collection import with_collection_errors
 from repairbot.testing.runs import parse_test_cmd
 
 
@@ -26,7 +26,7 @@ def run_tests(root: Path, nodeids: Sequence[str] = (), files: Mapping[str, bytes
             run = sandbox.run(RunSpec(tree, tests=tuple(nodeids), timeout_s=120.0, per_test_timeout_s=30.0))
         # As the pipeline sees a run: a test module that fails to import is a failing "test" (its path).
         sources = {p.relative_to(tree).as_posix() for p in tree.rglob("*.py")}
-        return _with_collection_errors(run, sources)
+        return with_collection_errors(run, sources)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

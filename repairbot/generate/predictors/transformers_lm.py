@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from repairbot.errors import BadInput, EnvironmentProblem
-from repairbot.generate.base import Hole
+from repairbot.models import Hole
 
 log = logging.getLogger(__name__)
 
