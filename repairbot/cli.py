@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from repairbot.errors import RepairbotError
+from repairbot.errors import RepairbotError, missing_extra
 from repairbot.models import Job, Report
 from repairbot.plugins import sandbox_names
 from repairbot.testing.runs import split_test_cmd
@@ -151,14 +151,20 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from webhooks.app import serve
+    try:
+        from webhooks.app import serve
+    except ImportError as err:
+        raise missing_extra(err, "app", "repairbot serve") from None
 
     serve(args.host, args.port)
     return 0
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
-    from repairbot.jobs.worker import run_worker
+    try:
+        from repairbot.jobs.worker import run_worker
+    except ImportError as err:
+        raise missing_extra(err, "app", "repairbot worker") from None
 
     run_worker(args.concurrency)
     return 0
