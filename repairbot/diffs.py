@@ -10,8 +10,8 @@ from __future__ import annotations
 import difflib
 from re import Match
 
-from unidiff import Hunk, PatchedFile, PatchSet
 from unidiff.constants import RE_HUNK_HEADER
+from unidiff.patch import Hunk, PatchedFile, PatchSet
 
 from repairbot.workspace import encoding_of
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from repairbot import diffs
 from repairbot.errors import BadInput, EnvironmentProblem
-from repairbot.models import ChangeKind, ChangeSet, DefChange, SignatureDiff
-from repairbot.parsing.definitions import Definition, Param, definitions, module_name
+from repairbot.models import ChangeKind, ChangeSet, DefChange, Definition, Param, SignatureDiff
+from repairbot.parsing.definitions import definitions, module_name
 from repairbot.workspace import is_test_path
 
 

@@ -18,7 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
-from repairbot.models import Candidate, RunSpec, Sandbox, Snapshot, TestOutcome, TestRun, Verdict
+from repairbot.models import Candidate, Edit, RunSpec, Sandbox, Snapshot, TestOutcome, TestRun, Verdict
 from repairbot.parsing import normalized_key, syntax_ok
 from repairbot.workspace import Workspace, apply_edits, encoding_of
 
@@ -68,7 +68,7 @@ class Baseline:
 def changed_files(snapshot: Snapshot, candidate: Candidate) -> dict[str, bytes]:
     """Every file that differs from the original tree once `candidate` is applied on `snapshot`."""
     files = dict(snapshot.changed)
-    by_path: dict[str, list] = {}
+    by_path: dict[str, list[Edit]] = {}
     for edit in candidate.edits:
         by_path.setdefault(edit.path, []).append(edit)
     for path, edits in by_path.items():
