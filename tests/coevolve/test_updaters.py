@@ -102,13 +102,20 @@ def _analysis(root: Path, rev: str) -> ChangeAnalysis:
     return found[0]
 
 
+def _changed_lib(root: Path, test: str, before: str, after: str) -> tuple[list[TestOutcome], ChangeAnalysis]:
+    """A repository whose lib.py changed from `before` to `after` since its base: the failing tests and the
+    change analysis."""
+    base = {"lib.py": before, "tests/test_lib.py": test}
+    rev = make_repo(root, base, {**base, "lib.py": after})
+    return [o for o in run_tests(root).outcomes if not o.ok], _analysis(root, rev)
+
+
 def test_generator_updates_a_value_and_the_updated_test_passes(tmp_path: Path) -> None:
     root = tmp_path / "r"
     test = 'from lib import greet\n\n\ndef test_greet():\n    assert greet("Ann") == "Hello, Ann"\n'
-    base = {"lib.py": "def greet(n):\n    return 'Hello, ' + n\n", "tests/test_lib.py": test}
-    rev = make_repo(root, base, {**base, "lib.py": "def greet(n):\n    return f'Hello, {n}!'\n"})
-    failing = [o for o in run_tests(root).outcomes if not o.ok]
-    cands = list(TestsGenerator().generate(_ctx(root, failing, _analysis(root, rev))))
+    before, after = "def greet(n):\n    return 'Hello, ' + n\n", "def greet(n):\n    return f'Hello, {n}!'\n"
+    failing, analysis = _changed_lib(root, test, before, after)
+    cands = list(TestsGenerator().generate(_ctx(root, failing, analysis)))
     assert len(cands) == 1 and cands[0].kind == "test" and cands[0].generator == "tests"
     assert "obsolete" in cands[0].evidence or "asserts an old value" in cands[0].evidence
     edit = cands[0].edits[0]
@@ -121,11 +128,11 @@ def test_generator_updates_a_value_and_the_updated_test_passes(tmp_path: Path) -
 def test_generator_leaves_regressions_alone(tmp_path: Path) -> None:
     root = tmp_path / "r"
     test = "from lib import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
-    base = {"lib.py": "def add(a, b):\n    return a + b\n", "tests/test_lib.py": test}
-    rev = make_repo(root, base, {**base, "lib.py": "def add(a, b):\n    return a - b\n"})
-    failing = [o for o in run_tests(root).outcomes if not o.ok]
+    failing, analysis = _changed_lib(
+        root, test, "def add(a, b):\n    return a + b\n", "def add(a, b):\n    return a - b\n"
+    )
     assert failing
-    assert list(TestsGenerator().generate(_ctx(root, failing, _analysis(root, rev)))) == []
+    assert list(TestsGenerator().generate(_ctx(root, failing, analysis))) == []
     # Without a change analysis the generator has nothing to go on.
     assert list(TestsGenerator().generate(_ctx(root, failing, None))) == []
 
