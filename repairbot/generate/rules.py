@@ -255,6 +255,8 @@ class _PatternGenerator:
 
     def __init__(self, rules: Sequence[Rule] | None = None) -> None:
         self._rules = tuple(rules) if rules is not None else None
+        # The unedited region's dedup key per (path, first line, last line), for one walk.
+        self._base_keys: dict[tuple[str, int, int], tuple[object, ...] | None] = {}
 
     def rules(self) -> tuple[Rule, ...]:
         all_rules = self._rules if self._rules is not None else load_rules()
@@ -277,7 +279,7 @@ class _PatternGenerator:
 
     def _walk(self, ctx: GenerationContext) -> Iterator[Candidate]:
         rules = self.rules()
-        self._base_keys: dict[tuple[str, int, int], tuple[object, ...] | None] = {}
+        self._base_keys = {}
         if not rules or ctx.limit <= 0:
             return
         weights = rule_weights(rules, ctx.failing)
