@@ -35,16 +35,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import tree_sitter_python
-from tree_sitter import Language, Node, Parser
+from tree_sitter import Node
 from unidiff.errors import UnidiffParseError
 
 from repairbot import diffs
 from repairbot.models import Candidate, Edit, GenerationContext, Verdict
+from repairbot.parsing import parse
 
 log = logging.getLogger(__name__)
 
-_LANGUAGE = Language(tree_sitter_python.language())
 _DEFINITIONS = frozenset({"function_definition", "class_definition", "decorated_definition"})
 
 SYSTEM_PROMPT = (
@@ -104,7 +103,7 @@ def _definition_name(node: Node) -> str | None:
 def enclosing_target(path: str, source: bytes, line: int) -> Target | None:
     """The innermost function definition containing 1-based `line` (with its decorators); else the innermost
     class; else the top-level statement there."""
-    tree = Parser(_LANGUAGE).parse(source)
+    tree = parse(source)
     row = line - 1
     node: Node | None = tree.root_node
     best: Node | None = None
