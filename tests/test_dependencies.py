@@ -12,6 +12,8 @@ from importlib.metadata import packages_distributions
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# Ours, and _typeshed: the standard library's typing stubs (imported under TYPE_CHECKING only).
+NOT_DISTRIBUTIONS = ("repairbot", "webhooks", "__future__", "_typeshed")
 APP_ONLY = ("fastapi", "uvicorn", "huey", "github", "pydantic", "requests", "redis", "psycopg")
 
 
@@ -40,11 +42,7 @@ def _third_party_imports() -> dict[str, set[str]]:
                     names = [node.module]
                 for name in names:
                     top = name.split(".")[0]
-                    if top not in sys.stdlib_module_names and top not in (
-                        "repairbot",
-                        "webhooks",
-                        "__future__",
-                    ):
+                    if top not in sys.stdlib_module_names and top not in NOT_DISTRIBUTIONS:
                         found.setdefault(top, set()).add(str(path.relative_to(ROOT)))
     return found
 

@@ -591,7 +591,7 @@ def run_repo_bench(
     llm_url: str | None = None,
 ) -> int:
     """`repairbot bench` on repository-form cases: a row per case, the summary lines."""
-    from repairbot.bench.run import run_rows
+    from repairbot.bench.rows import run_rows
 
     cases = [parse_case(c, f"{source}: case {n}") for n, c in enumerate(raw_cases, 1)]
     mirrors = mirrors or default_mirrors()
