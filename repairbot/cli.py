@@ -8,8 +8,9 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from repairbot.errors import RepairbotError
+from repairbot.errors import RepairbotError, missing_extra
 from repairbot.models import Job, Report
+from repairbot.plugins import sandbox_names
 from repairbot.testing.runs import split_test_cmd
 
 
@@ -41,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("file", type=Path)
     b.add_argument("--budget", type=float, default=60.0, metavar="SECONDS", help="per case")
     b.add_argument("--jobs", type=int, default=1, metavar="N", help="cases run at once")
-    b.add_argument("--sandbox", choices=["docker", "local"], default="docker")
+    b.add_argument("--sandbox", choices=sandbox_names(), default="docker")
     b.add_argument("--only", default="", help="comma-separated case ids (or suffixes) to run")
     b.add_argument("--json", type=Path, metavar="FILE", help="write one JSON object per case")
     b.add_argument("--predictor", metavar="MODEL", help="masked LM name or path")
@@ -67,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--test-cmd", help="how the project's tests run (default: pytest under this interpreter)")
-    p.add_argument("--sandbox", choices=["docker", "local"], default="docker")
+    p.add_argument("--sandbox", choices=sandbox_names(), default="docker")
     p.add_argument("--json", type=Path, metavar="FILE", help="write the JSON report here")
 
 
@@ -150,14 +151,20 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from webhooks.app import serve
+    try:
+        from webhooks.app import serve
+    except ImportError as err:
+        raise missing_extra(err, "app", "repairbot serve") from None
 
     serve(args.host, args.port)
     return 0
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
-    from repairbot.jobs.worker import run_worker
+    try:
+        from repairbot.jobs.worker import run_worker
+    except ImportError as err:
+        raise missing_extra(err, "app", "repairbot worker") from None
 
     run_worker(args.concurrency)
     return 0

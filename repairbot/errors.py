@@ -29,3 +29,11 @@ class NothingToRepair(RepairbotError):
     """The suite already passes."""
 
     exit_code = 1
+
+
+def missing_extra(err: ImportError, extra: str, what: str) -> EnvironmentProblem:
+    """The error for a feature whose optional dependencies are not installed."""
+    return EnvironmentProblem(
+        f"{what} needs {err.name or 'a package that is not installed'}",
+        hint=f"pip install 'repairbot[{extra}]'",
+    )

@@ -1,18 +1,24 @@
-"""Frozen, typed records that flow between the stages (DESIGN §1).
+"""Frozen, typed records that flow between the stages (DESIGN §1), and the protocols of the extension points.
 
 Stages never import each other; they exchange these records. Paths inside records are POSIX paths relative
 to the project root. Byte offsets always refer to the raw bytes of a file in a given `Snapshot`.
+
+Sections: the job and its budget; test runs; candidates and verdicts; the report; co-evolution (what changed
+since a base revision and which failing tests it made obsolete); generation (the context a generator works
+from, the generator and mask-predictor protocols).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from types import TracebackType
+from typing import Literal, Protocol, Self
 
 Outcome = Literal["passed", "failed", "error", "skipped", "timeout", "crashed"]
-Generator = Literal["rules", "mask", "tests", "llm"]
 RepairKind = Literal["code", "test", "none"]
 VerdictStatus = Literal[
     "plausible",  # every test of the suite passes
@@ -48,6 +54,17 @@ class Job:
     image: str | None = None  # container image for the docker sandbox (None: automatic)
     test_timeout_s: float = 600.0  # one run of the whole suite
     per_test_timeout_s: float = 30.0  # one test; after one hangs, later ones get 10x the slowest pass
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """Wall-clock limits as `time.monotonic()` values; infinite when there is none."""
+
+    deadline: float = math.inf  # the whole job
+    generation_deadline: float = math.inf  # generating this round's candidates
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +128,28 @@ class RunSpec:
     tb: str = "short"  # pytest traceback style: "short" for diagnosis, "line" for fast validation runs
 
 
+class Sandbox(Protocol):
+    """Runs test suites of work trees that live under the job's scratch directory.
+
+    One sandbox serves one repair job: it is opened once (`__enter__`), serves many `run` calls, possibly
+    from several threads at once (up to `max_parallel`), and leaves nothing behind on `__exit__`.
+    """
+
+    name: str  # "docker", "local" or a plugin's
+    description: str  # one line for the report: what isolation and image were used
+
+    @property
+    def max_parallel(self) -> int: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+    def run(self, spec: RunSpec) -> TestRun: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Location:
     path: str
@@ -132,7 +171,7 @@ class Edit:
 @dataclass(frozen=True, slots=True)
 class Candidate:
     edits: tuple[Edit, ...]
-    generator: Generator
+    generator: str  # rules, mask, tests, llm, or a plugin generator's name
     rule: str | None
     score: float  # prior estimate that this is the fix: higher first
     description: str = ""
@@ -173,7 +212,7 @@ class Verdict:
 @dataclass(frozen=True, slots=True)
 class Patch:
     diff: str
-    generator: Generator
+    generator: str  # rules, mask, tests, llm, or a plugin generator's name
     rule: str | None
     files: tuple[str, ...]
     suite_passed: bool
@@ -271,3 +310,234 @@ class Report:
             "sandbox": self.sandbox,
             "notes": list(self.notes),
         }
+
+
+# ------------------------------------------------------------------------------------------- co-evolution
+
+ParamKind = Literal["posonly", "pos", "kwonly", "varargs", "varkw"]
+DefKind = Literal["function", "method", "class", "variable"]
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    name: str
+    kind: ParamKind
+    default: str | None = None  # source text of the default, None when required
+
+    @property
+    def required(self) -> bool:
+        return self.default is None and self.kind in ("posonly", "pos", "kwonly")
+
+
+@dataclass(frozen=True, slots=True)
+class Definition:
+    """A function, method or class of one module, as tree-sitter sees it."""
+
+    qualname: str  # "func", "Class", "Class.method", "outer.inner"
+    kind: DefKind
+    path: str
+    start_line: int  # 1-based, the `def`/`class` line (decorators excluded)
+    end_line: int
+    params: tuple[Param, ...]  # without self/cls for methods
+    returns: tuple[str, ...]  # return expressions, in order (nested defs excluded)
+    raises: tuple[tuple[str, str], ...]  # (exception type, message text or "") per raise
+    docstring: str
+    body_key: str  # hash of the body with docstring and own name removed: equal bodies => same code
+    body_text: str  # body without docstring, whitespace-normalized (for mutation analysis)
+    bases: tuple[str, ...] = ()  # classes only
+
+    @property
+    def name(self) -> str:
+        return self.qualname.rsplit(".", 1)[-1]
+
+
+ChangeKind = Literal[
+    "rename",  # same code, new name, same module
+    "move",  # same name (or renamed) in another module
+    "module_move",  # a module file renamed/moved
+    "signature",  # parameters added/removed/renamed/reordered, defaults changed
+    "return",  # return expressions changed
+    "raise",  # raised exception types or messages changed
+    "body",  # other behavioural change of the body
+    "added",
+    "removed",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureDiff:
+    added: tuple[Param, ...] = ()
+    removed: tuple[Param, ...] = ()
+    renamed: tuple[tuple[str, str], ...] = ()  # (old name, new name) at the same position
+    reordered: bool = False
+    defaults: tuple[tuple[str, str | None, str | None], ...] = ()  # (name, old default, new default)
+    old_order: tuple[str, ...] = ()  # positional parameter names at base
+    new_order: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed or self.renamed or self.reordered or self.defaults)
+
+    def summary(self) -> str:
+        parts: list[str] = []
+        if self.added:
+            parts.append("added " + ", ".join(p.name for p in self.added))
+        if self.removed:
+            parts.append("removed " + ", ".join(p.name for p in self.removed))
+        if self.renamed:
+            parts.append("renamed " + ", ".join(f"{a}->{b}" for a, b in self.renamed))
+        if self.reordered:
+            parts.append("reordered")
+        if self.defaults:
+            parts.append("defaults " + ", ".join(f"{n}: {a}->{b}" for n, a, b in self.defaults))
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class DefChange:
+    kind: ChangeKind
+    old: str  # dotted name at base: "pkg.mod.Class.meth" (the module for module_move); "" when added
+    new: str  # dotted name in the tree; "" when removed
+    path: str  # file in the tree ("" when removed)
+    old_path: str  # file at base ("" when added)
+    line: int  # 1-based line of the definition in the tree (0 when removed)
+    summary: str
+    old_def: Definition | None = None
+    new_def: Definition | None = None
+    signature: SignatureDiff | None = None
+    shape: str = ""  # body changes: "mutation" (operator/off-by-one/variable swap), "literal", "rewrite"
+    doc_changed: bool = False  # the docstring of the definition changed too (a sign of intent)
+
+    @property
+    def old_name(self) -> str:
+        return self.old.rsplit(".", 1)[-1]
+
+    @property
+    def new_name(self) -> str:
+        return self.new.rsplit(".", 1)[-1]
+
+    @property
+    def old_module(self) -> str:
+        return self.old.rsplit(".", 1)[0] if self.old_def is not None else self.old
+
+    @property
+    def new_module(self) -> str:
+        return self.new.rsplit(".", 1)[0] if self.new_def is not None else self.new
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeSet:
+    """What changed from `base` to the working tree (DESIGN §1, test co-evolution)."""
+
+    base: str
+    changes: tuple[DefChange, ...] = ()
+    changed_lines: Mapping[str, frozenset[int]] = field(default_factory=dict)  # tree path -> 1-based lines
+    renamed_files: Mapping[str, str] = field(default_factory=dict)  # base path -> tree path
+    added_files: tuple[str, ...] = ()
+    deleted_files: tuple[str, ...] = ()
+    modified_files: tuple[str, ...] = ()
+    old_sources: Mapping[str, bytes] = field(default_factory=dict)  # changed .py files at base (base paths)
+    new_sources: Mapping[str, bytes] = field(default_factory=dict)  # changed .py files in the tree
+    message: str = ""  # commit messages base..HEAD (empty for uncommitted changes)
+    changed_test_files: tuple[str, ...] = ()  # modified or added test files
+
+    def of_kind(self, *kinds: ChangeKind) -> tuple[DefChange, ...]:
+        return tuple(c for c in self.changes if c.kind in kinds)
+
+    def renames(self) -> dict[str, DefChange]:
+        """Old simple name (or old module) -> the rename/move change."""
+        out: dict[str, DefChange] = {}
+        for c in self.of_kind("rename", "move", "module_move"):
+            if c.kind == "rename" and c.old_name == c.new_name:
+                continue  # a member of a renamed class: the class rename covers it
+            out.setdefault(c.old_name if c.kind != "module_move" else c.old, c)
+        return out
+
+    def for_name(self, name: str) -> tuple[DefChange, ...]:
+        """Changes of the definition called `name` (simple or qualified) in the tree."""
+        return tuple(
+            c
+            for c in self.changes
+            if c.new and (c.new == name or c.new.endswith("." + name) or c.new_name == name)
+        )
+
+    def summary(self) -> str:
+        return "; ".join(c.summary for c in self.changes if c.kind not in ("added",))[:500]
+
+
+ClassificationKind = Literal["obsolete", "regression"]
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    nodeid: str
+    kind: ClassificationKind
+    evidence: str  # one line: why
+    change: DefChange | None = None  # the intended change the test trips over (obsolete)
+    reason: str = ""  # "rename", "signature", "value", "exception", "message", "" (regression)
+
+
+# Runs `nodeids` on the job's tree with `files` (path -> new bytes) written over it.
+Probe = Callable[[Mapping[str, bytes], Sequence[str]], TestRun]
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeAnalysis:
+    """What co-evolution found out once per job: the intended change and what it did to the failing tests."""
+
+    changes: ChangeSet
+    classifications: Mapping[str, Classification]  # failing node id -> obsolete or regression, and why
+    passed_at_base: frozenset[str]  # node ids that passed on the base revision
+    before: TestRun  # the failing run on the tree, with per-test coverage
+    base_tree: Path  # the base revision, materialized inside the job's scratch directory
+
+    @property
+    def obsolete(self) -> frozenset[str]:
+        return frozenset(n for n, c in self.classifications.items() if c.kind == "obsolete")
+
+
+# ---------------------------------------------------------------------------------------------- generation
+
+
+@dataclass(frozen=True, slots=True)
+class Hole:
+    """A `<mask>` hole of an instantiated fix pattern, with the code around it."""
+
+    kind: str  # "name", "attr", "callable", "literal", "op", "expr", "cond", "stmt", "arg"
+    prefix: str  # source text before the hole (from the start of the enclosing function or file)
+    suffix: str  # source text after the hole
+    donors: tuple[str, ...] = ()  # fills proposed from the code in scope, best first
+
+
+class Predictor(Protocol):
+    """Ranks fills for holes. `donors` needs no weights; `transformers` uses a masked language model."""
+
+    name: str
+
+    def rank(self, holes: Sequence[Hole], limit: int) -> list[list[tuple[str, float]]]:
+        """For each hole, up to `limit` (fill, score) pairs, best first; scores comparable within a hole."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationContext:
+    job: Job
+    snapshot: Snapshot  # the tree candidates are made on (original + partial fixes of earlier rounds)
+    locations: tuple[Location, ...]  # ranked, most suspicious first
+    source_files: tuple[str, ...]  # Python files a code repair may edit
+    test_files: tuple[str, ...]  # test files (a code repair never edits them)
+    failing: tuple[TestOutcome, ...]  # failing tests with their tracebacks
+    limit: int  # at most this many candidates from this generator this round
+    round: int = 1
+    feedback: tuple[Verdict, ...] = ()  # verdicts of the previous rounds, best first
+    predictors: tuple[Predictor, ...] = ()
+    budget: Budget = Budget()
+    changes: ChangeAnalysis | None = None  # the intended change, when co-evolution applies
+    probe: Probe | None = None  # runs tests on this snapshot with files overlaid (observing values)
+
+
+class Generator(Protocol):
+    """Proposes candidates; registered by name (built in, or the entry point group `repairbot.generators`)."""
+
+    name: str
+
+    def generate(self, ctx: GenerationContext) -> Iterable[Candidate]: ...

@@ -15,44 +15,44 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
-from tree_sitter import Node
-
-from repairbot import localize
+from repairbot import coevolve, localize, plugins, report, reproduce
 from repairbot.errors import BadInput, NothingToRepair, RepairbotError
-from repairbot.generate.base import GenerationContext, Predictor
 from repairbot.models import (
+    Budget,
     Candidate,
+    ChangeAnalysis,
+    GenerationContext,
     Job,
     Location,
     Patch,
+    Predictor,
     Report,
     RoundRecord,
     RunSpec,
+    Sandbox,
     Snapshot,
     Stats,
     TestRun,
     Verdict,
 )
-from repairbot.sandbox.base import Sandbox
+from repairbot.sandbox import open_sandbox
 from repairbot.testing import triage
+from repairbot.testing.collection import last_line
+from repairbot.testing.focus import focus_files
 from repairbot.testing.runs import TestCommand, parse_test_cmd
 from repairbot.validate import Baseline, Gate, Validator, changed_files
-from repairbot.workspace import ProjectFiles, Workspace, check_project, unified_diff
+from repairbot.workspace import ProjectFiles, Workspace, apply_to_user_tree, check_project
 
 log = logging.getLogger("repairbot.pipeline")
 
 Progress = Callable[[str], None]
 
 GENERATION_SHARE = 0.15  # at most this share of the remaining budget goes to generating candidates
-MAX_PLAUSIBLE = 5  # patches kept in the report besides the chosen one
-STRAIGHT_LINE_PRIOR = 0.85  # localization weight of functions that only store their arguments
-# A candidate that hangs costs at least this much per test; correct code runs such tests in milliseconds.
-PER_TEST_FLOOR_S = 0.25
 # Above this many test files a suite is large: per-test coverage only where it helps, candidates checked on
 # the tests covering their lines before the whole suite, which runs for plausible ones only (README, Scale).
 LARGE_SUITE_FILES = 40
@@ -71,25 +71,30 @@ class _Tally:
 
 def repair(job: Job, progress: Progress | None = None) -> Report:
     """Repair `job.root`; never raises for a problem of the project itself (the report says it)."""
-    say = progress or (lambda _msg: None)
-    started = time.monotonic()
-    files = check_project(job.root)
-    command = parse_test_cmd(job.test_cmd, root=job.root)
-    scratch = Path(tempfile.mkdtemp(prefix=f"repairbot-{job.job_id}-"))
-    os.chmod(scratch, 0o755)
-    try:
-        from repairbot.sandbox import open_sandbox
-
-        with open_sandbox(
-            job.sandbox, scratch, command, image=job.image, job_id=job.job_id, project=job.root
-        ) as sandbox:
-            return _Repair(job, files, command, sandbox, scratch, say, started).run()
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    with _job(job, progress, image=job.image) as r:
+        return r.run()
 
 
 def locate(job: Job, progress: Progress | None = None) -> Report:
     """Run the suite once and rank suspicious statements (`repairbot localize`)."""
+    with _job(job, progress, parallel=1) as r:
+        run = r.run_suite(Snapshot(r.workspace.base), "baseline")
+        if not run.outcomes:
+            raise BadInput(
+                f"no tests collected ({r.command.display}): {last_line(run.output) or 'empty output'}"
+            )
+        if not run.failing:
+            raise NothingToRepair("nothing to localize: every test passes")
+        stats = Stats(seconds=time.monotonic() - r.started)
+        return Report("not_fixed", failing_tests=run.failing, localization=r.localize(run), stats=stats,
+                      sandbox=r.sandbox.description)  # fmt: skip
+
+
+@contextmanager
+def _job(
+    job: Job, progress: Progress | None, *, parallel: int = 0, image: str | None = None
+) -> Iterator[_Repair]:
+    """A repair of `job` with its scratch directory and sandbox, both gone afterwards."""
     say = progress or (lambda _msg: None)
     started = time.monotonic()
     files = check_project(job.root)
@@ -97,22 +102,9 @@ def locate(job: Job, progress: Progress | None = None) -> Report:
     scratch = Path(tempfile.mkdtemp(prefix=f"repairbot-{job.job_id}-"))
     os.chmod(scratch, 0o755)
     try:
-        from repairbot.sandbox import open_sandbox
-
-        with open_sandbox(
-            job.sandbox, scratch, command, parallel=1, job_id=job.job_id, project=job.root
-        ) as sandbox:
-            r = _Repair(job, files, command, sandbox, scratch, say, started)
-            run = r.run_suite(Snapshot(r.workspace.base), "baseline")
-            if not run.outcomes:
-                raise BadInput(
-                    f"no tests collected ({command.display}): {_last(run.output) or 'empty output'}"
-                )
-            if not run.failing:
-                raise NothingToRepair("nothing to localize: every test passes")
-            stats = Stats(seconds=time.monotonic() - started)
-            return Report("not_fixed", failing_tests=run.failing, localization=r.localize(run), stats=stats,
-                          sandbox=sandbox.description)  # fmt: skip
+        with open_sandbox(job.sandbox, scratch, command, parallel=parallel, image=image, job_id=job.job_id,
+                          project=job.root) as sandbox:  # fmt: skip
+            yield _Repair(job, files, command, sandbox, scratch, say, started)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -140,11 +132,12 @@ class _Repair:
         self.tally = _Tally()
         # Validation order of every candidate: equal plausible patches finish in any order (parallel slots),
         # so the report breaks their ties by this order, never by which one happened to finish first.
-        self._ordinal: dict[int, int] = {}
-        self._predictors = self.load_predictors()  # before any round: a missing model is exit 2, early
-        self.coevo: dict[str, Any] = {}  # change analysis for test co-evolution (empty: none)
-        self.issue_frames: list[tuple[str, int]] = []
-        self.added_tests: tuple[str, ...] = ()
+        self.ordinal: dict[int, int] = {}
+        self.predictors = self.load_predictors()  # before any round: a missing model is exit 2, early
+        self.reproduction = reproduce.Reproduction(())  # an issue's test and traceback frames
+        self.first_run = TestRun()  # the suite on the tree as it came
+        self.analysis: ChangeAnalysis | None = None  # the intended change (test co-evolution)
+        self.probe_files: Mapping[str, bytes] = {}  # what probes of the change analysis run on
         # Kept apart from the targets (repairbot/testing/triage.py): flaky tests, failures the intended change
         # does not explain, and test modules that fail to import for reasons outside the project.
         self.ignored: set[str] = set()
@@ -156,17 +149,106 @@ class _Repair:
     def left(self) -> float:
         return self.deadline - time.monotonic()
 
+    # -- the whole job ---------------------------------------------------------------------------------------
+    def run(self) -> Report:
+        notes: list[str] = []
+        snapshot = Snapshot(self.workspace.base, self.reproduce(notes))
+        run = self._suite(snapshot, "baseline", coverage=not self.large)
+        if not run.outcomes:
+            if run.killed:
+                raise BadInput(
+                    f"the test run was stopped ({run.killed}) before any test ran: {last_line(run.output)}"
+                )
+            if run.collection_errors:
+                first = run.collection_errors[0]
+                raise BadInput(
+                    f"test collection failed in {triage.module_of(first)}: {last_line(first)}",
+                    hint="fix the test environment (missing package? wrong --test-cmd?)",
+                )
+            raise BadInput(
+                f"no tests collected ({self.command.display}): {last_line(run.output) or 'empty output'}"
+            )
+        run = self.drop_flaky(run, notes)
+        if self.known_errors:
+            names = sorted(self.known_errors)
+            notes.append(
+                f"pre-existing: {len(names)} test module(s) fail to import for reasons outside the project, "
+                f"kept apart while the rest of the suite runs: {', '.join(names[:5])}"
+            )
+        if not run.failing:
+            raise NothingToRepair("nothing to repair: every test passes" + (
+                f" (besides {len(self.ignored) + len(self.known_errors)} flaky or pre-existing failure(s))"
+                if self.ignored or self.known_errors else ""))  # fmt: skip
+        if self.large:
+            run = self.focus(run, "baseline")
+        self.say(f"{len(run.failing)} failing test(s) of {len(run.outcomes)}")
+        if not run.coverage and not any("coverage" in n for n in self.sandbox_notes()):
+            notes.append("degraded: the baseline run recorded no per-test coverage; suspicious statements "
+                         "come from tracebacks only")  # fmt: skip
+        self.gate.remember(dict(snapshot.changed))
+        self.first_run = run
+        self.analyze_changes(run, snapshot, notes)
+        if self.ignored:
+            run = self.first_run = triage.without(run, self.ignored)
+            if not run.failing:
+                raise NothingToRepair("nothing to repair: every failing test failed the same way at the base")
+        first_locations: tuple[Location, ...] = ()
+        feedback: list[Verdict] = []
+        for round_no in range(1, self.job.max_rounds + 1):
+            round_start = time.monotonic()
+            baseline = replace(
+                Baseline.of(run, self.files.tests, self.job.per_test_timeout_s, self.job.test_timeout_s),
+                ignored=frozenset(self.ignored),
+                known_errors=frozenset(self.known_errors),
+                staged_suite=self.large,
+            )
+            locations = self.localize(run)
+            if round_no == 1:
+                first_locations = locations
+            if not locations and self.analysis is None:
+                notes.append("no suspicious statement in the project's source files")
+                break
+            best_partial, record = self.round(round_no, snapshot, baseline, locations, feedback)
+            self.tally.rounds.append(replace(record, seconds=time.monotonic() - round_start))
+            if self.tally.plausible or self.left() <= 1 or best_partial is None:
+                break
+            partial_files = changed_files(snapshot, best_partial.candidate)
+            snapshot = Snapshot(self.workspace.base, partial_files)
+            self.gate.remember(partial_files)
+            self.say(f"round {round_no}: partial fix ({len(best_partial.fixed)} test(s)); continuing from it")
+            feedback = [best_partial, *feedback][:20]
+            run = self.run_suite(snapshot, f"round{round_no + 1}")
+            broke = set(run.failing) & set(self.first_run.passing)
+            if self.large and broke:  # a partial fix is checked against the whole suite only here
+                self.notes_later.append(f"a partial fix broke {len(broke)} test(s) of the suite; dropped")
+                break
+            if not run.failing:  # the partial fix was complete after all (order-dependent tests)
+                self.tally.plausible.append((replace(best_partial, status="plausible"), partial_files))
+                break
+        return self.report(self.first_run.failing, first_locations, notes)
+
     # -- stage: run the suite ------------------------------------------------------------------------------
     def run_suite(self, snapshot: Snapshot, label: str) -> TestRun:
         """The whole suite on `snapshot`, with per-test coverage (on a large suite: only where it helps)."""
         run = self._suite(snapshot, label, coverage=not self.large)
         return self.focus(run, label) if self.large else run
 
+    def _suite(self, snapshot: Snapshot, label: str, coverage: bool) -> TestRun:
+        workdir = self.workspace.tree(label, snapshot.changed)
+        self.say(f"running the test suite ({label})")
+        spec = RunSpec(
+            workdir=workdir,
+            coverage=coverage,
+            timeout_s=max(5.0, min(self.job.test_timeout_s, self.left())),
+            per_test_timeout_s=self.job.per_test_timeout_s,
+        )
+        run, preexisting = triage.split_collection_errors(self.sandbox.run(spec), self.files.source, workdir)
+        self.known_errors.update(preexisting)
+        return triage.without(run, self.ignored)
+
     def focus(self, run: TestRun, label: str) -> TestRun:
         """Per-test coverage of a large suite's failing tests and of the tests nearest to what they run
         (repairbot/testing/focus.py), merged into `run`."""
-        from repairbot.testing.focus import focus_files
-
         tree = self.workspace.scratch / label
         coverage = dict(run.coverage)
         timeout = max(5.0, min(self.job.test_timeout_s, self.left() / 3))
@@ -194,33 +276,6 @@ class _Repair:
         )
         return replace(run, coverage=coverage)
 
-    def _suite(self, snapshot: Snapshot, label: str, coverage: bool) -> TestRun:
-        workdir = self.workspace.tree(label, snapshot.changed)
-        self.say(f"running the test suite ({label})")
-        spec = RunSpec(
-            workdir=workdir,
-            coverage=coverage,
-            timeout_s=max(5.0, min(self.job.test_timeout_s, self.left())),
-            per_test_timeout_s=self.job.per_test_timeout_s,
-        )
-        run, preexisting = triage.split_collection_errors(self.sandbox.run(spec), self.files.source, workdir)
-        self.known_errors.update(preexisting)
-        return triage.without(run, self.ignored)
-
-    def baseline(self, run: TestRun) -> Baseline:
-        durations = [o.duration for o in run.outcomes if o.outcome == "passed"]
-        slowest = max(durations, default=0.05)
-        per_test = min(self.job.per_test_timeout_s, max(PER_TEST_FLOOR_S, 5 * slowest))
-        normal = sum(o.duration for o in run.outcomes if o.outcome != "timeout")
-        suite = min(self.job.test_timeout_s, 3 * normal + 2 * per_test + 5)
-        patient_per_test = max(per_test, self.job.per_test_timeout_s)
-        patient_suite = min(self.job.test_timeout_s, 3 * normal + 4 * patient_per_test + 5)
-        return Baseline(
-            run, self.files.tests, per_test, suite, patient_per_test, max(suite, patient_suite),
-            ignored=frozenset(self.ignored), known_errors=frozenset(self.known_errors),
-            staged_suite=self.large,
-        )  # fmt: skip
-
     def drop_flaky(self, run: TestRun, notes: list[str]) -> TestRun:
         """Run the failing tests again before they become targets: those that pass now are flaky (reported,
         never repaired, never 'fixed'). Tests that timed out are not run again (another full wait)."""
@@ -243,268 +298,104 @@ class _Repair:
                          f"{', '.join(flips[:5])}")  # fmt: skip
         return triage.without(run, flips)
 
-    # -- the whole job ---------------------------------------------------------------------------------------
-    def run(self) -> Report:
-        notes: list[str] = []
-        snapshot = Snapshot(self.workspace.base, self.reproduce(notes))
-        run = self._suite(snapshot, "baseline", coverage=not self.large)
-        if not run.outcomes:
-            if run.killed:
-                raise BadInput(
-                    f"the test run was stopped ({run.killed}) before any test ran: {_last(run.output)}"
-                )
-            if run.collection_errors:
-                first = run.collection_errors[0]
-                raise BadInput(
-                    f"test collection failed in {triage.module_of(first)}: {_last(first)}",
-                    hint="fix the test environment (missing package? wrong --test-cmd?)",
-                )
-            raise BadInput(
-                f"no tests collected ({self.command.display}): {_last(run.output) or 'empty output'}"
-            )
-        run = self.drop_flaky(run, notes)
-        if self.large:
-            run = self.focus(run, "baseline")
-        if self.known_errors:
-            names = sorted(self.known_errors)
-            notes.append(
-                f"pre-existing: {len(names)} test module(s) fail to import for reasons outside the project, "
-                f"kept apart while the rest of the suite runs: {', '.join(names[:5])}"
-            )
-        if not run.failing:
-            raise NothingToRepair("nothing to repair: every test passes" + (
-                f" (besides {len(self.ignored) + len(self.known_errors)} flaky or pre-existing failure(s))"
-                if self.ignored or self.known_errors else ""))  # fmt: skip
-        original_failing = run.failing
-        self.say(f"{len(original_failing)} failing test(s) of {len(run.outcomes)}")
-        if not run.coverage and not any("coverage" in n for n in self.sandbox.notes):
-            notes.append("degraded: the baseline run recorded no per-test coverage; suspicious statements "
-                         "come from tracebacks only")  # fmt: skip
-        self.gate.remember(dict(snapshot.changed))
-        self.coevo_before = run
-        self.coevo = self.analyze_changes(run, snapshot, notes)
-        if self.ignored:
-            run = self.coevo_before = triage.without(run, self.ignored)
-            original_failing = run.failing
-            if not original_failing:
-                raise NothingToRepair("nothing to repair: every failing test failed the same way at the base")
-        locations: tuple[Location, ...] = ()
-        first_locations: tuple[Location, ...] = ()
-        feedback: list[Verdict] = []
-        for round_no in range(1, self.job.max_rounds + 1):
-            round_start = time.monotonic()
-            baseline = self.baseline(run)
-            locations = self.localize(run)
-            if round_no == 1:
-                first_locations = locations
-            if not locations and not self.coevo:
-                notes.append("no suspicious statement in the project's source files")
-                break
-            best_partial, record = self.round(round_no, snapshot, baseline, locations, feedback)
-            record = replace(record, seconds=time.monotonic() - round_start)
-            self.tally.rounds.append(record)
-            if self.tally.plausible or self.left() <= 1 or best_partial is None:
-                break
-            partial_files = changed_files(snapshot, best_partial.candidate)
-            snapshot = Snapshot(self.workspace.base, partial_files)
-            self.gate.remember(partial_files)
-            self.say(f"round {round_no}: partial fix ({len(best_partial.fixed)} test(s)); continuing from it")
-            feedback = [best_partial, *feedback][:20]
-            run = self.run_suite(snapshot, f"round{round_no + 1}")
-            broke = set(run.failing) & set(self.coevo_before.passing)
-            if self.large and broke:  # a partial fix is checked against the whole suite only here
-                self.notes_later.append(
-                    f"a partial fix broke {len(broke)} test(s) of the whole suite; dropped"
-                )
-                break
-            if not run.failing:  # the partial fix was complete after all (order-dependent tests)
-                self.tally.plausible.append((replace(best_partial, status="plausible"), partial_files))
-                break
-        return self.report(original_failing, first_locations, notes, snapshot_run=run)
+    def sandbox_notes(self) -> tuple[str, ...]:
+        """What the sandbox has to say for the report (instruments it supplied); plugins may say nothing."""
+        return tuple(getattr(self.sandbox, "notes", ()) or ())
 
-    # -- issues: reproduce first ----------------------------------------------------------------------------
+    def probe(
+        self, label: str, files: Mapping[str, bytes], tests: Sequence[str], coverage: bool = False
+    ) -> TestRun:
+        """Run some tests on a separate copy of the tree with `files` changed."""
+        tree = self.workspace.tree(label, files)
+        spec = RunSpec(tree, tests=tuple(tests), coverage=coverage, timeout_s=60.0,
+                       per_test_timeout_s=self.job.per_test_timeout_s)  # fmt: skip
+        return self.sandbox.run(spec)
+
+    # -- stage: reproduce an issue --------------------------------------------------------------------------
     def reproduce(self, notes: list[str]) -> dict[str, bytes]:
         """For an issue job: a test that reproduces the report (it joins the patch if the fix validates)."""
         if not self.job.issue_text:
             return {}
-        from repairbot.reproduce import issue_locations, reproduction_test
-
-        self.issue_frames = list(issue_locations(self.job.issue_text, self.job.root))
-        made = reproduction_test(self.job.issue_text, self.job.root)
-        if made is None:
+        self.reproduction = reproduce.reproduce_issue(self.job.issue_text, self.job.root)
+        if self.reproduction.path is None:
             notes.append("could not turn the issue into a test; repairing from the existing tests")
-            return {}
-        path, data = made
-        notes.append(f"reproduced the issue as a test in {path}")
-        self.added_tests = (path,)
-        return {path: data}
+        else:
+            notes.append(f"reproduced the issue as a test in {self.reproduction.path}")
+        return self.reproduction.files
 
-    # -- test co-evolution: what changed on purpose, and which failing tests are obsolete --------------------
-    def analyze_changes(self, run: TestRun, snapshot: Snapshot, notes: list[str]) -> dict[str, Any]:
-        from repairbot.coevolve import classify, default_base, extract_changes, materialize
+    # -- stage: co-evolution: what changed on purpose, and which failing tests are obsolete ----------------
+    def analyze_changes(self, run: TestRun, snapshot: Snapshot, notes: list[str]) -> None:
+        if self.job.base is None and ("tests" not in self.job.generators or self.job.prefer == "code"):
+            return
 
-        base = self.job.base
-        presumed = base is None
-        if presumed:
-            if "tests" not in self.job.generators or self.job.prefer == "code":
-                return {}
-            base = default_base(self.job.root)
-            if base is None:
-                return {}
-        assert base is not None
-        try:
-            changes = extract_changes(self.job.root, base)
-        except RepairbotError:
-            if presumed:
-                return {}
-            raise
-        self.say(f"running the tests at {base} (the changes since are intended)")
-        base_tree = materialize(self.job.root, base, self.workspace.scratch / "at-base")
-        spec = RunSpec(base_tree, timeout_s=max(5.0, min(self.job.test_timeout_s, self.left() / 3)),
-                       per_test_timeout_s=self.job.per_test_timeout_s)  # fmt: skip
-        base_run = self.sandbox.run(spec)
-        passed_at_base = set(base_run.passing)
-        if not presumed:
-            same = triage.failing_the_same_at_base(run, base_run)
+        base_runs: list[TestRun] = []
+
+        def run_at_base(tree: Path) -> TestRun:
+            spec = RunSpec(tree, timeout_s=max(5.0, min(self.job.test_timeout_s, self.left() / 3)),
+                           per_test_timeout_s=self.job.per_test_timeout_s)  # fmt: skip
+            base_runs.append(self.sandbox.run(spec))
+            return base_runs[-1]
+
+        tests = {p: snapshot.read(p) for p in self.files.tests}
+        found = coevolve.analyze(self.job.root, self.job.base, run, tests, self.workspace.scratch / "at-base",
+                                 run_at_base, self.say)  # fmt: skip
+        if found is not None:
+            self.analysis, note = found
+            self.probe_files = dict(snapshot.changed)
+            notes.append(note)
+        if self.job.base is not None and base_runs:
+            # Failing tests that failed the same way at the base are pre-existing: the change does not explain
+            # them (repairbot/testing/triage.py); `run` drops them after this.
+            same = triage.failing_the_same_at_base(run, base_runs[0])
             if same:
                 self.ignored.update(same)
-                notes.append(f"pre-existing: {len(same)} failing test(s) failed the same way at {base}; "
-                             f"kept apart: {', '.join(same[:5])}")  # fmt: skip
-        failing = tuple(o for o in run.outcomes if not o.ok and o.nodeid not in self.ignored)
-        if presumed and not any(o.nodeid in passed_at_base for o in failing):
-            return {}  # the tests did not pass before the last commit either: nothing says it was intended
-        tests = {p: snapshot.read(p) for p in self.files.tests}
-        classes = classify(changes, failing, passed_at_base, tests, coverage=run.coverage)
-        obsolete = sorted(n for n, c in classes.items() if c.kind == "obsolete")
-        what = (
-            "the last commit"
-            if presumed and base == "HEAD~1"
-            else "the uncommitted changes"
-            if presumed
-            else base
-        )
-        notes.append(f"changes since {base} treated as intended ({what}); {len(obsolete)} of "
-                     f"{len(failing)} failing test(s) judged obsolete")  # fmt: skip
+                notes.append(f"pre-existing: {len(same)} failing test(s) failed the same way at "
+                             f"{self.job.base}; kept apart: {', '.join(same[:5])}")  # fmt: skip
 
-        def run_tests(files: Mapping[str, bytes], nodeids: Iterable[str]) -> TestRun:
-            return self.probe("probe", {**snapshot.changed, **files}, tuple(nodeids))
-
-        return {
-            "changes": changes,
-            "classifications": classes,
-            "passed_at_base": passed_at_base,
-            "coverage": run.coverage,
-            "run_tests": run_tests,
-            "base_tree": base_tree,
-            "obsolete": frozenset(obsolete),
-        }
-
-    def probe(
-        self, label: str, files: Mapping[str, bytes], tests: tuple[str, ...], coverage: bool = False
-    ) -> TestRun:
-        """Run some tests on a separate copy of the tree with `files` changed."""
-        tree = self.workspace.tree(label, files)
-        spec = RunSpec(tree, tests=tests, coverage=coverage, timeout_s=60.0,
-                       per_test_timeout_s=self.job.per_test_timeout_s)  # fmt: skip
-        return self.sandbox.run(spec)
-
-    def generator_names(self, failing: Iterable[str]) -> list[str]:
-        """Which generators may answer: an obsolete test is never fixed by undoing the change in the code."""
-        names = list(self.job.generators)
-        if self.job.llm_url and "llm" not in names:
-            names.append("llm")
-        obsolete = self.coevo.get("obsolete", frozenset())
-        pending = set(failing)
-        if self.job.prefer == "code" or not self.coevo:
-            names = [n for n in names if n != "tests"]
-        elif self.job.prefer == "test" or (pending and pending <= obsolete):
-            names = [n for n in names if n == "tests"]
-        return names
+    def probe_change(self, files: Mapping[str, bytes], nodeids: Sequence[str]) -> TestRun:
+        return self.probe("probe", {**self.probe_files, **files}, tuple(nodeids))
 
     def test_update_rejected(self, verdict: Verdict, files: Mapping[str, bytes]) -> str | None:
         """The guards against weakening a test, after the update made the suite pass."""
-        from repairbot.coevolve import base_check_plan, check_base_run, coverage_not_dropped
-
-        tests = {p: d for p, d in files.items() if p in set(self.files.tests)}
-        plan = base_check_plan(self.coevo.get("classifications", {}), tests)
-        if plan is not None:
-            base_tree: Path = self.coevo["base_tree"]
-            for rel, data in plan.files.items():
-                (base_tree / rel).parent.mkdir(parents=True, exist_ok=True)
-                (base_tree / rel).write_bytes(data)
-            try:
-                run = self.sandbox.run(RunSpec(base_tree, tests=plan.nodeids, timeout_s=60.0,
-                                               per_test_timeout_s=self.job.per_test_timeout_s))  # fmt: skip
-            finally:
-                for rel in plan.files:
-                    original = self.workspace.base / rel
-                    if original.exists():
-                        (base_tree / rel).write_bytes(original.read_bytes())
-            reason = check_base_run(plan, run)
-            if reason:
-                return reason
-        nodeids = tuple(n for n in verdict.fixed if n.split("::", 1)[0] in tests)
-        if nodeids and "changes" in self.coevo:
-            after = self.probe("guard", files, nodeids, coverage=True)
-            return coverage_not_dropped(self.coevo["changes"], self.coevo_before, after, nodeids)
-        return None
-
-    def localize(self, run: TestRun) -> tuple[Location, ...]:
-        from repairbot.parsing import enclosing_function, parse, statement_at
-
-        trees = {}
-
-        def statement_of(path: str, line: int) -> int:
-            if path not in trees:
-                try:
-                    trees[path] = parse(self.workspace.base.joinpath(path).read_bytes())
-                except OSError:
-                    return line
-            node = statement_at(trees[path], line)
-            return node.start_point[0] + 1 if node is not None else line
-
-        def controller_of(path: str, line: int) -> int | None:
-            statement_of(path, line)  # parses the file
-            node = statement_at(trees[path], line) if path in trees else None
-            while node is not None and node.type not in ("function_definition", "class_definition"):
-                parent = node.parent
-                if parent is not None and parent.type == "block" and parent.parent is not None:
-                    owner = parent.parent
-                    if owner.type in ("else_clause", "elif_clause") and owner.parent is not None:
-                        owner = owner if owner.type == "elif_clause" else owner.parent
-                    if owner.type in ("if_statement", "elif_clause", "while_statement", "for_statement"):
-                        return int(owner.start_point[0]) + 1
-                node = parent
+        if self.analysis is None:
             return None
 
-        def static_prior(path: str, line: int) -> float:
-            statement_of(path, line)
-            node = statement_at(trees[path], line) if path in trees else None
-            func = enclosing_function(node) if node is not None else None
-            body = func.child_by_field_name("body") if func is not None else None
-            if body is None:
-                return 1.0
-            # A function that only stores its arguments (a record's __init__) computes nothing to get wrong.
-            straight = all(
-                _stores_argument(child) for child in body.named_children if child.type != "comment"
+        def run_at_base(tree: Path, nodeids: tuple[str, ...]) -> TestRun:
+            spec = RunSpec(
+                tree, tests=nodeids, timeout_s=60.0, per_test_timeout_s=self.job.per_test_timeout_s
             )
-            return STRAIGHT_LINE_PRIOR if straight else 1.0
+            return self.sandbox.run(spec)
 
-        coevo = getattr(self, "coevo", {})
-        changes = coevo.get("changes")
-        changed = {p: frozenset(ls) for p, ls in changes.changed_lines.items()} if changes is not None else {}
+        def with_coverage(nodeids: tuple[str, ...]) -> TestRun:
+            return self.probe("guard", files, nodeids, coverage=True)
+
+        tests = {p: d for p, d in files.items() if p in set(self.files.tests)}
+        return coevolve.review_update(self.analysis, tests, verdict.fixed, run_at_base, with_coverage)
+
+    def weakens(self, snapshot: Snapshot, cand: Candidate) -> bool:
+        """A test update that deletes a test or an assertion, or makes one vacuous, is never run at all."""
+        files = changed_files(snapshot, cand)
+        edited = {e.path for e in cand.edits}
+        base = self.workspace.base
+        originals = {p: (base / p).read_bytes() if (base / p).exists() else None for p in edited}
+        reason = coevolve.weakening(originals, {p: files[p] for p in edited})
+        if reason:
+            log.info("test update refused before validation: %s", reason)
+        return reason is not None
+
+    # -- stage: localize -------------------------------------------------------------------------------------
+    def localize(self, run: TestRun) -> tuple[Location, ...]:
+        changed = self.analysis.changes.changed_lines if self.analysis is not None else {}
         evidence = localize.Evidence(
             run,
             frozenset(self.files.source),
-            statement_of=_memo(statement_of),
-            controller_of=controller_of,
-            static_prior=static_prior,
             changed_lines=changed,
-            issue_frames=tuple(self.issue_frames),
+            issue_frames=self.reproduction.frames,
+            root=self.workspace.base,
         )
         return localize.localize(evidence)
 
-    # -- one round of generate → validate --------------------------------------------------------------------
+    # -- stages: generate → validate, one round ------------------------------------------------------------
     def round(
         self,
         round_no: int,
@@ -513,18 +404,21 @@ class _Repair:
         locations: tuple[Location, ...],
         feedback: list[Verdict],
     ) -> tuple[Verdict | None, RoundRecord]:
+        failing = tuple(o for o in baseline.run.outcomes if not o.ok)
         ctx = GenerationContext(
             job=self.job,
             snapshot=snapshot,
             locations=locations,
             source_files=self.files.source,
             test_files=self.files.tests,
-            failing=tuple(o for o in baseline.run.outcomes if not o.ok),
+            failing=failing,
             limit=self.job.max_candidates,
             round=round_no,
             feedback=tuple(feedback),
-            predictors=self._predictors,
-            extras={**self.coevo, "deadline": self.deadline},
+            predictors=self.predictors,
+            budget=Budget(self.deadline, time.monotonic() + max(2.0, GENERATION_SHARE * self.left())),
+            changes=self.analysis,
+            probe=self.probe_change if self.analysis is not None else None,
         )
         candidates = self.generate(ctx)
         validator = Validator(self.sandbox, self.workspace, baseline, self.gate)
@@ -561,7 +455,7 @@ class _Repair:
                     best_partial = verdict
             if validated % 10 == 0:
                 self.say(f"round {round_no}: validated {validated} candidate(s), {self.left():.0f}s left")
-        base_fixed = tuple(sorted(snapshot_fixed(feedback)))
+        base_fixed = tuple(sorted({n for v in feedback for n in v.fixed}))
         record = RoundRecord(round_no, base_fixed, self.tally.generated, validated, plausible, partial, 0.0)
         return best_partial, record
 
@@ -582,23 +476,21 @@ class _Repair:
             f"flaky: {len(flips)} test(s) failed when a plausible patch's suite ran again; the patch was not "
             f"accepted: {', '.join(flips[:5])}"
         )
-        return replace(
-            verdict, status="failed", suite_passed=False, detail="not confirmed: " + ", ".join(flips)
-        )
+        detail = "not confirmed: " + ", ".join(flips)
+        return replace(verdict, status="failed", suite_passed=False, detail=detail)
 
-    def weakens(self, snapshot: Snapshot, cand: Candidate) -> bool:
-        """A test update that deletes a test or an assertion, or makes one vacuous, is never run at all."""
-        from repairbot.coevolve import check_not_weakened
-
-        files = changed_files(snapshot, cand)
-        for path in {e.path for e in cand.edits}:
-            original = self.workspace.base / path
-            if original.exists():
-                reason = check_not_weakened(original.read_bytes(), files[path])
-                if reason:
-                    log.info("test update refused before validation: %s", reason)
-                    return True
-        return False
+    def generator_names(self, failing: Iterable[str]) -> list[str]:
+        """Which generators may answer: an obsolete test is never fixed by undoing the change in the code."""
+        names = list(self.job.generators)
+        if self.job.llm_url and "llm" not in names:
+            names.append("llm")
+        obsolete = self.analysis.obsolete if self.analysis is not None else frozenset()
+        pending = set(failing)
+        if self.job.prefer == "code" or self.analysis is None:
+            names = [n for n in names if n != "tests"]
+        elif self.job.prefer == "test" or (pending and pending <= obsolete):
+            names = [n for n in names if n == "tests"]
+        return names
 
     def load_predictors(self) -> tuple[Predictor, ...]:
         """No model: the mask generator uses donors alone. A model re-scores the donors and adds fills."""
@@ -611,18 +503,14 @@ class _Repair:
 
     def generate(self, ctx: GenerationContext) -> Iterator[Candidate]:
         """All generators' candidates, best first, within the generation time share."""
-        from repairbot.generate.registry import get_generator
-
         names = self.generator_names(o.nodeid for o in ctx.failing)
-        time_cap = time.monotonic() + max(2.0, GENERATION_SHARE * self.left())
-        ctx.extras["generation_deadline"] = time_cap
         pool: list[Candidate] = []
         streams: list[Iterable[Candidate]] = []
         for name in names:
             if name == "llm" and not self.job.llm_url:
                 continue
             try:
-                streams.append(get_generator(name).generate(ctx))
+                streams.append(plugins.load_generator(name).generate(ctx))
             except RepairbotError:
                 raise
             except Exception as exc:  # one broken generator must not sink the others
@@ -632,7 +520,7 @@ class _Repair:
             try:
                 for cand in itertools.islice(stream, ctx.limit):
                     pool.append(cand)
-                    if time.monotonic() > time_cap:
+                    if time.monotonic() > ctx.budget.generation_deadline:
                         break
             except RepairbotError:  # missing rules or model: the environment's problem, never "no fix"
                 raise
@@ -645,18 +533,12 @@ class _Repair:
             len(pool), enumerate(pool), key=lambda ic: (-round(ic[1].score, 6), _edit_size(ic[1]), ic[0])
         )
         self.say(f"{len(pool)} candidate(s) to validate")
-        first = len(self._ordinal)
-        self._ordinal.update((id(c), first + k) for k, (_, c) in enumerate(order))
+        first = len(self.ordinal)
+        self.ordinal.update((id(c), first + k) for k, (_, c) in enumerate(order))
         return (c for _, c in order)
 
-    # -- report ----------------------------------------------------------------------------------------------
-    def report(
-        self,
-        failing: tuple[str, ...],
-        locations: tuple[Location, ...],
-        notes: list[str],
-        snapshot_run: TestRun | None = None,
-    ) -> Report:
+    # -- stage: report ---------------------------------------------------------------------------------------
+    def report(self, failing: tuple[str, ...], locations: tuple[Location, ...], notes: list[str]) -> Report:
         stats = Stats(
             candidates_generated=self.tally.generated,
             candidates_validated=self.tally.validated,
@@ -665,33 +547,26 @@ class _Repair:
             rounds=len(self.tally.rounds),
             seconds=time.monotonic() - self.started,
         )
-        prefer = {"test": 0, "code": 1} if self.job.prefer == "test" else {"code": 0, "test": 1}
-        made = [(self.patch(v, files), files, self._ordinal.get(id(v.candidate), 1 << 30))
+        base = self.workspace.base
+        made = [(report.patch_of(v, files, base), files, self.ordinal.get(id(v.candidate), 1 << 30))
                 for v, files in self.tally.plausible]  # fmt: skip
-        made.sort(
-            key=lambda pfo: (not pfo[0].suite_passed, prefer[pfo[0].kind] if self.job.prefer != "auto" else 0,
-                             -round(pfo[0].score, 6), _diff_size(pfo[0].diff), pfo[2]),
-        )  # fmt: skip
-        ranked = [(p, f) for p, f, _ in made[: MAX_PLAUSIBLE + 1]]
+        ranked = report.rank(made, self.job.prefer)
         if ranked and ranked[0][0].kind == "code":
             ranked[0] = self.with_regression_test(*ranked[0], notes)
         patches = [p for p, _ in ranked]
-        kind = patches[0].kind if patches else "none"
         if ranked and self.job.apply:
-            from repairbot.workspace import apply_to_user_tree
-
             apply_to_user_tree(self.job.root, ranked[0][1])
             notes.append("the chosen patch was applied to the working tree (--apply)")
         return Report(
             status="fixed" if patches else "not_fixed",
-            kind=kind,
+            kind=patches[0].kind if patches else "none",
             failing_tests=failing,
             patches=tuple(patches),
             localization=locations[:20],
             stats=stats,
             rounds=tuple(self.tally.rounds),
             sandbox=self.sandbox.description,
-            notes=(*self.sandbox.notes, *notes, *dict.fromkeys(self.notes_later)),
+            notes=(*self.sandbox_notes(), *notes, *dict.fromkeys(self.notes_later)),
         )
 
     def with_regression_test(
@@ -699,60 +574,19 @@ class _Repair:
     ) -> tuple[Patch, dict[str, bytes]]:
         """Add a minimal test that fails before the fix and passes after, when no existing test pinpoints the
         bug (an issue's reproduction test is already in `files`)."""
-        if self.added_tests:
-            return replace(patch, added_tests=self.added_tests), files
-        if self.left() < 5 or not self.coevo_before.failing:
+        if self.reproduction.path is not None:
+            return replace(patch, added_tests=(self.reproduction.path,)), files
+        if self.left() < 5 or not self.first_run.failing:
             return patch, files
-        from repairbot.reproduce import regression_test
-
-        first = next((o for o in self.coevo_before.outcomes if not o.ok and "::" in o.nodeid), None)
-        path = first.nodeid.split("::", 1)[0] if first else ""
-        if first is None or path not in set(self.files.tests):
+        base = self.workspace.base
+        test, note = reproduce.regression_test_for(files, self.first_run, self.files.tests, base, self.probe)
+        if note:
+            notes.append(note)
+        if test is None:
             return patch, files
-        made = regression_test(files.get(path) or (self.workspace.base / path).read_bytes(), first)
-        if made is None:
-            return patch, files
-        test_path, data, nodeid = made
-        before = self.probe("regression-before", {test_path: data}, (nodeid,))
-        after_files = {**files, test_path: data}
-        after = self.probe("regression-after", after_files, (nodeid,))
-        fails_before = any(o.nodeid == nodeid and not o.ok for o in before.outcomes)
-        passes_after = any(o.nodeid == nodeid and o.outcome == "passed" for o in after.outcomes)
-        if not (fails_before and passes_after):
-            notes.append("a regression test was generated but did not fail before and pass after; left out")
-            return patch, files
-        notes.append(f"added regression test {nodeid} (fails before the fix, passes after)")
-        return replace(self.patch_of(patch, after_files), added_tests=(nodeid,)), after_files
-
-    def patch_of(self, patch: Patch, files: dict[str, bytes]) -> Patch:
-        diffs = []
-        for path in sorted(files):
-            before = self.workspace.base / path
-            diffs.append(unified_diff(path, before.read_bytes() if before.exists() else None, files[path]))
-        return replace(patch, diff="".join(diffs), files=tuple(sorted(files)))
-
-    def patch(self, verdict: Verdict, files: dict[str, bytes]) -> Patch:
-        cand = verdict.candidate
-        diffs = []
-        for path in sorted(files):
-            before = self.workspace.base / path
-            original = before.read_bytes() if before.exists() else None  # None: a file the patch adds
-            diffs.append(unified_diff(path, original, files[path]))
-        return Patch(
-            diff="".join(diffs),
-            generator=cand.generator,
-            rule=cand.rule,
-            files=tuple(sorted(files)),
-            suite_passed=verdict.suite_passed,
-            score=cand.score,
-            kind=cand.kind,
-            description=cand.description,
-            evidence=cand.evidence,
-        )
-
-
-def snapshot_fixed(feedback: list[Verdict]) -> set[str]:
-    return {n for v in feedback for n in v.fixed}
+        return replace(
+            report.with_files(patch, test.files, self.workspace.base), added_tests=(test.nodeid,)
+        ), test.files
 
 
 def _partial_key(v: Verdict) -> tuple[int, float]:
@@ -761,33 +595,3 @@ def _partial_key(v: Verdict) -> tuple[int, float]:
 
 def _edit_size(cand: Candidate) -> int:
     return sum(abs(len(e.text) - (e.end - e.start)) + min(len(e.text), e.end - e.start) for e in cand.edits)
-
-
-def _diff_size(diff: str) -> int:
-    return sum(1 for line in diff.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---")))
-
-
-def _last(output: str) -> str:
-    lines = [x.strip() for x in output.strip().splitlines() if x.strip()]
-    return lines[-1][:200] if lines else ""
-
-
-def _memo(fn: Callable[[str, int], int]) -> Callable[[str, int], int]:
-    cache: dict[tuple[str, int], int] = {}
-
-    def wrapper(path: str, line: int) -> int:
-        key = (path, line)
-        if key not in cache:
-            cache[key] = fn(path, line)
-        return cache[key]
-
-    return wrapper
-
-
-def _stores_argument(stmt: Node) -> bool:
-    """`self.x = x` (or `= None`): a statement that moves a value without computing anything."""
-    if stmt.type != "expression_statement" or stmt.named_child_count != 1:
-        return False
-    assign = stmt.named_children[0]
-    right = assign.child_by_field_name("right") if assign.type == "assignment" else None
-    return right is not None and right.type in ("identifier", "none")

@@ -272,27 +272,3 @@ def check_project(root: Path) -> ProjectFiles:
     if not files.source:
         raise BadInput(f"{root}: only test files found; nothing to repair")
     return files
-
-
-def unified_diff(path: str, old: bytes | None, new: bytes, context: int = 3) -> str:
-    """A unified diff of one file (a/ b/ prefixes, `git apply` compatible); line endings kept as they are.
-    `old` None: a new file."""
-    import difflib
-
-    a = old.decode(encoding_of(old)).splitlines(keepends=True) if old is not None else []
-    b = new.decode(encoding_of(new)).splitlines(keepends=True)
-    lines = list(
-        difflib.unified_diff(a, b, f"a/{path}" if old is not None else "/dev/null", f"b/{path}", n=context)
-    )
-    if not lines:
-        return ""
-    out = []
-    for line in lines:
-        if line.endswith("\n"):
-            out.append(line)
-        else:
-            out.append(line + "\n\\ No newline at end of file\n")
-    # difflib puts no newline after the ---/+++ headers when given lines without them; normalize
-    out[0] = out[0].rstrip("\n") + "\n"
-    out[1] = out[1].rstrip("\n") + "\n"
-    return "".join(out)

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from repairbot.diffs import unified_diff
 from repairbot.errors import BadInput
 from repairbot.models import Edit
 from repairbot.workspace import (
@@ -12,7 +13,6 @@ from repairbot.workspace import (
     apply_to_user_tree,
     check_project,
     discover,
-    unified_diff,
 )
 from tests.support.projects import write_project
 

@@ -521,8 +521,9 @@ def run_repo_case(
 
 
 def error_cause(message: str) -> str:
-    """A short, path- and number-free label for grouping environment errors."""
-    text = re.sub(r"\(see [^)]*\)|(?<![\w.-])/\S+|\b[0-9a-f]{7,40}\b|\b\d+(\.\d+)?s?\b", "…", message)
+    """A short label for grouping environment errors: no paths, commands, numbers or commit ids."""
+    text = re.sub(r"\s*\([^)]*\)", "", message)  # the command, the log file: they differ from case to case
+    text = re.sub(r"(?<![\w.-])/\S+|\b[0-9a-f]{7,40}\b|\b\d+(\.\d+)?s?\b", "…", text)
     text = re.sub(r"\s+", " ", text).strip()
     return text[:90]
 
@@ -590,7 +591,7 @@ def run_repo_bench(
     llm_url: str | None = None,
 ) -> int:
     """`repairbot bench` on repository-form cases: a row per case, the summary lines."""
-    from repairbot.bench.run import run_rows
+    from repairbot.bench.rows import run_rows
 
     cases = [parse_case(c, f"{source}: case {n}") for n, c in enumerate(raw_cases, 1)]
     mirrors = mirrors or default_mirrors()

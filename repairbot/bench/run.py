@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
 
 from repairbot.bench.cases import REQUIRED, Case, is_coevolution, load_cases, materialize
+from repairbot.bench.rows import run_rows
 from repairbot.errors import BadInput, RepairbotError
 from repairbot.models import Job
 from repairbot.parsing import normalized_key
-
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
-
-C = TypeVar("C")
-R = TypeVar("R", bound="DataclassInstance")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,26 +110,6 @@ def _row(res: CaseResult) -> str:
     npc = "-" if res.npc is None else str(res.npc)
     detail = res.rule or res.error or ""
     return f"{res.id:<40} {status:<10} {res.seconds:6.1f}s {npc:>5} {res.validated:>6}  {detail}"
-
-
-def run_rows(
-    cases: Sequence[C], run: Callable[[C], R], *, jobs: int, row: Callable[[R], str], json_out: Path | None
-) -> list[R]:
-    """Run the cases `jobs` at a time; print each result's row as it comes and append it to `json_out`."""
-    results: list[R] = []
-    out = json_out.open("w", encoding="utf-8") if json_out else None
-    try:
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            for res in pool.map(run, cases):
-                results.append(res)
-                print(row(res), flush=True)
-                if out:
-                    out.write(json.dumps(asdict(res)) + "\n")
-                    out.flush()
-    finally:
-        if out:
-            out.close()
-    return results
 
 
 def run_bench(

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 
 from tree_sitter import Node
 
-from repairbot.coevolve.records import ChangeSet, Classification, DefChange
-from repairbot.models import TestOutcome
+from repairbot.models import ChangeSet, Classification, DefChange, TestOutcome
 from repairbot.parsing import call_name, find_test, node_text, parse, split_nodeid, walk
 from repairbot.parsing.definitions import definitions
 from repairbot.workspace import is_test_path
@@ -123,7 +123,7 @@ def _expected_exceptions(node: Node | None) -> set[str]:
 def classify_one(
     outcome: TestOutcome,
     changes: ChangeSet,
-    passed_at_base: set[str] | None,
+    passed_at_base: AbstractSet[str] | None,
     test_sources: Mapping[str, bytes],
     coverage: Mapping[str, frozenset[tuple[str, int]]] | None = None,
 ) -> Classification:
@@ -267,7 +267,7 @@ def classify_one(
 def classify(
     changes: ChangeSet,
     failing: Sequence[TestOutcome],
-    passed_at_base: set[str] | None,
+    passed_at_base: AbstractSet[str] | None,
     test_sources: Mapping[str, bytes],
     coverage: Mapping[str, frozenset[tuple[str, int]]] | None = None,
 ) -> dict[str, Classification]:

@@ -9,9 +9,10 @@ import subprocess
 import tarfile
 from pathlib import Path
 
-from repairbot.coevolve.records import ChangeKind, ChangeSet, DefChange, SignatureDiff
+from repairbot import diffs
 from repairbot.errors import BadInput, EnvironmentProblem
-from repairbot.parsing.definitions import Definition, Param, definitions, module_name
+from repairbot.models import ChangeKind, ChangeSet, DefChange, Definition, Param, SignatureDiff
+from repairbot.parsing.definitions import definitions, module_name
 from repairbot.workspace import is_test_path
 
 
@@ -75,17 +76,10 @@ def materialize(root: Path, base: str, dest: Path) -> Path:
     return dest
 
 
-_HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@", re.M)
-
-
-def _changed_lines(root: Path, rev: str, path: str) -> set[int]:
+def _changed_lines(root: Path, rev: str, path: str) -> frozenset[int]:
     out = _git_bytes(root, "diff", "-U0", "--no-color", rev, "--", path) or b""
-    lines: set[int] = set()
-    for m in _HUNK.finditer(out):
-        start, count = int(m.group(1)), int(m.group(2) or b"1")
-        # A pure deletion (count 0) marks the line after which text was removed.
-        lines.update(range(start, start + count) if count else (max(start, 1),))
-    return lines
+    per_path = diffs.changed_lines(out.decode("utf-8", "replace"))
+    return frozenset(line for lines in per_path.values() for line in lines)
 
 
 def extract_changes(root: Path, base: str) -> ChangeSet:
@@ -141,7 +135,7 @@ def extract_changes(root: Path, base: str) -> ChangeSet:
     changed_lines = {p: _changed_lines(root, rev, p) for p in new_sources if p not in added}
     for p in added:
         if p in new_sources:
-            changed_lines[p] = set(range(1, new_sources[p].count(b"\n") + 2))
+            changed_lines[p] = frozenset(range(1, new_sources[p].count(b"\n") + 2))
 
     message = _git(root, "log", "--format=%B", f"{rev}..HEAD", check=False).strip()
     changes = diff_sources(old_sources, new_sources, renamed)

@@ -1,7 +1,8 @@
 """Guards against weakening tests while updating them.
 
-Static guard: `check_not_weakened(original, updated)` on the bytes of a test file.
-Dynamic guards, run by the pipeline after validation on the new code:
+Static guard: `check_not_weakened(original, updated)` on the bytes of a test file (`weakening` for all the
+files of one update), before the update is ever run.
+Dynamic guards, after validation on the new code (`review_update` runs both):
   * `base_check_plan(...)` says which updated tests to run on the materialized base tree (with the updated
     test files overlaid) and that they must FAIL there: an updated test of a behavioural change still checks
     the change. `check_base_run(plan, run)` turns that run into a reason or None.
@@ -12,13 +13,13 @@ Dynamic guards, run by the pipeline after validation on the new code:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from tree_sitter import Node
 
-from repairbot.coevolve.records import ChangeSet, Classification
-from repairbot.models import TestRun
+from repairbot.models import ChangeAnalysis, ChangeSet, Classification, TestRun
 from repairbot.parsing import node_text, parse, split_nodeid, walk
 
 _ASSERT_CALL = re.compile(r"^(assert\w*|fail\w*)$")
@@ -197,7 +198,7 @@ def changed_definition_lines(changes: ChangeSet) -> set[tuple[str, int]]:
         d = c.new_def
         if d is None or c.kind in ("added",):
             continue
-        lines = changes.changed_lines.get(c.path, set())
+        lines = changes.changed_lines.get(c.path, frozenset())
         span = range(d.start_line, d.end_line + 1)
         hit = {ln for ln in lines if ln in span} or set(span)
         out |= {(c.path, ln) for ln in hit}
@@ -218,3 +219,50 @@ def coverage_not_dropped(
         path, line = sorted(lost)[0]
         return f"updated tests no longer cover {len(lost)} changed line(s), e.g. {path}:{line}"
     return None
+
+
+def weakening(originals: Mapping[str, bytes | None], updated: Mapping[str, bytes]) -> str | None:
+    """Why an update of test files weakens one of them (checked before it is ever run), or None.
+    `originals`: each updated path's bytes in the user's tree (None: a file the update adds)."""
+    for path, old in originals.items():
+        if old is not None:
+            reason = check_not_weakened(old, updated[path])
+            if reason:
+                return reason
+    return None
+
+
+def review_update(
+    analysis: ChangeAnalysis,
+    updated_tests: Mapping[str, bytes],
+    fixed: Sequence[str],
+    run_at_base: Callable[[Path, tuple[str, ...]], TestRun],
+    run_with_coverage: Callable[[tuple[str, ...]], TestRun],
+) -> str | None:
+    """The guards that need runs, once an update made the suite pass: why it is rejected, or None.
+
+    Behavioural updates must still fail on the base revision (`run_at_base(tree, nodeids)` runs them on the
+    materialized base with the updated test files written over it), and the updated tests that now pass
+    (`fixed`) must cover the changed lines the original ones covered (`run_with_coverage(nodeids)`)."""
+    plan = base_check_plan(analysis.classifications, updated_tests)
+    if plan is not None:
+        tree = analysis.base_tree
+        saved = {rel: (tree / rel).read_bytes() if (tree / rel).exists() else None for rel in plan.files}
+        for rel, data in plan.files.items():
+            (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+            (tree / rel).write_bytes(data)
+        try:
+            run = run_at_base(tree, plan.nodeids)
+        finally:
+            for rel, old in saved.items():
+                if old is None:
+                    (tree / rel).unlink(missing_ok=True)
+                else:
+                    (tree / rel).write_bytes(old)
+        reason = check_base_run(plan, run)
+        if reason:
+            return reason
+    nodeids = tuple(n for n in fixed if split_nodeid(n)[0] in updated_tests)
+    if not nodeids:
+        return None
+    return coverage_not_dropped(analysis.changes, analysis.before, run_with_coverage(nodeids), nodeids)

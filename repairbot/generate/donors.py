@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from repairbot.generate.base import Hole
 from repairbot.generate.operators import operator_alternatives
+from repairbot.models import Hole
 from repairbot.parsing.scope import CONTAINERS, NameInfo, ScopeFacts
 
 # Well-known pairs of callables that are easy to confuse.

@@ -14,7 +14,7 @@ place; the rest of the file stays byte-identical, and a result that does not par
 Configuration: the URL from the constructor or `Job.llm_url` (none: the generator proposes nothing);
 `REPAIRBOT_LLM_MODEL` (default: the first model the endpoint lists at /v1/models), `REPAIRBOT_LLM_KEY` or
 `OPENAI_API_KEY` (sent only as `Authorization: Bearer` to that URL; redirects are not followed),
-`REPAIRBOT_LLM_TIMEOUT` seconds per request (default 60, further bounded by `ctx.extras["deadline"]`, a
+`REPAIRBOT_LLM_TIMEOUT` seconds per request (default 60, further bounded by `ctx.budget.deadline`, a
 `time.monotonic()` value), `REPAIRBOT_LLM_SAMPLES` completions per request (default 1). Turns are bounded by
 `max_turns` (rounds with `ctx.round > max_turns` send nothing). Endpoint errors and malformed replies give no
 candidates and one warning line, never an exception.
@@ -25,6 +25,7 @@ from __future__ import annotations
 import ast
 import json
 import logging
+import math
 import os
 import re
 import textwrap
@@ -34,16 +35,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import tree_sitter_python
-from tree_sitter import Language, Node, Parser
+from tree_sitter import Node
+from unidiff.errors import UnidiffParseError
 
-from repairbot.generate.base import GenerationContext
-from repairbot.generate.registry import register
-from repairbot.models import Candidate, Edit, Verdict
+from repairbot import diffs
+from repairbot.models import Candidate, Edit, GenerationContext, Verdict
+from repairbot.parsing import parse
 
 log = logging.getLogger(__name__)
 
-_LANGUAGE = Language(tree_sitter_python.language())
 _DEFINITIONS = frozenset({"function_definition", "class_definition", "decorated_definition"})
 
 SYSTEM_PROMPT = (
@@ -103,7 +103,7 @@ def _definition_name(node: Node) -> str | None:
 def enclosing_target(path: str, source: bytes, line: int) -> Target | None:
     """The innermost function definition containing 1-based `line` (with its decorators); else the innermost
     class; else the top-level statement there."""
-    tree = Parser(_LANGUAGE).parse(source)
+    tree = parse(source)
     row = line - 1
     node: Node | None = tree.root_node
     best: Node | None = None
@@ -280,59 +280,36 @@ def _first_changed_line(old: bytes, new: bytes, first_line: int) -> int:
     return first_line + min(len(old.splitlines()), len(new.splitlines()))
 
 
-_HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+\d+(?:,\d+)? @@")
-
-
 def apply_diff(diff: str, sources: dict[str, bytes]) -> dict[str, bytes]:
     """Apply a unified diff to the files in `sources` (paths relative to the project). Hunks are located by
     their old lines, nearest to the line the header names. Raises ValueError when a hunk does not apply."""
     result: dict[str, bytes] = {}
-    path: str | None = None
-    lines = diff.splitlines()
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if line.startswith("+++ "):
-            name = line[4:].split("\t")[0].strip()
-            path = name[2:] if name.startswith(("a/", "b/")) else name
-            if path not in sources:
-                raise ValueError(f"diff names a file that cannot be edited: {path}")
-            i += 1
-            continue
-        match = _HUNK.match(line)
-        if match is None or path is None:
-            i += 1
-            continue
-        old: list[str] = []
-        new: list[str] = []
-        i += 1
-        while i < len(lines) and not lines[i].startswith(("@@", "--- ", "+++ ")):
-            body = lines[i]
-            if body.startswith("\\"):
-                pass
-            elif body.startswith("-"):
-                old.append(body[1:])
-            elif body.startswith("+"):
-                new.append(body[1:])
-            else:
-                old.append(body[1:] if body.startswith(" ") else body)
-                new.append(body[1:] if body.startswith(" ") else body)
-            i += 1
-        current = result.get(path, sources[path])
-        newline = b"\r\n" if b"\r\n" in current else b"\n"
-        text = current.decode("utf-8").splitlines()
-        want = int(match.group(1)) - 1
-        spots = [
-            s
-            for s in range(len(text) - len(old) + 1)
-            if [t.rstrip() for t in text[s : s + len(old)]] == [o.rstrip() for o in old]
-        ]
-        if not spots:
-            raise ValueError(f"a hunk does not apply to {path}")
-        at = min(spots, key=lambda s: abs(s - want))
-        text[at : at + len(old)] = new
-        ending = newline if current.endswith((b"\n", b"\r")) else b""
-        result[path] = newline.join(t.encode("utf-8") for t in text) + ending
+    try:
+        patch = diffs.parse_lenient(diff)
+    except UnidiffParseError as err:
+        raise ValueError(f"the diff cannot be read: {err}") from None
+    for patched in patch:
+        name = patched.target_file.split("\t")[0].strip()
+        path = name[2:] if name.startswith(("a/", "b/")) else name
+        if path not in sources:
+            raise ValueError(f"diff names a file that cannot be edited: {path}")
+        for hunk in patched:
+            old, new = diffs.old_and_new(hunk)
+            current = result.get(path, sources[path])
+            newline = b"\r\n" if b"\r\n" in current else b"\n"
+            text = current.decode("utf-8").splitlines()
+            want = hunk.source_start - 1
+            spots = [
+                s
+                for s in range(len(text) - len(old) + 1)
+                if [t.rstrip() for t in text[s : s + len(old)]] == [o.rstrip() for o in old]
+            ]
+            if not spots:
+                raise ValueError(f"a hunk does not apply to {path}")
+            at = min(spots, key=lambda s: abs(s - want))
+            text[at : at + len(old)] = new
+            ending = newline if current.endswith((b"\n", b"\r")) else b""
+            result[path] = newline.join(t.encode("utf-8") for t in text) + ending
     return result
 
 
@@ -476,8 +453,8 @@ class LLMGenerator:
         if not targets:
             return []
         timeout = self.timeout_s
-        deadline = ctx.extras.get("deadline")
-        if isinstance(deadline, (int, float)):
+        deadline = ctx.budget.deadline
+        if deadline < math.inf:
             timeout = min(timeout, deadline - time.monotonic() - 1.0)
             if timeout < 1.0:
                 return []
@@ -589,6 +566,3 @@ class LLMGenerator:
                 line=first,
             )
         ]
-
-
-register("llm", LLMGenerator)

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from repairbot.generate.base import GenerationContext, Hole, Predictor
 from repairbot.generate.donors import DonorPredictor, donor_pool
 from repairbot.generate.patterns import (
     Expansion,
@@ -34,7 +33,7 @@ from repairbot.generate.patterns import (
     placement,
     render,
 )
-from repairbot.models import Candidate, Edit, Location, TestOutcome
+from repairbot.models import Candidate, Edit, GenerationContext, Hole, Location, Predictor, TestOutcome
 from repairbot.parsing.normalize import region_key
 from repairbot.parsing.tree import Source, enclosing_function, statement_at, syntax_ok
 
@@ -256,6 +255,8 @@ class _PatternGenerator:
 
     def __init__(self, rules: Sequence[Rule] | None = None) -> None:
         self._rules = tuple(rules) if rules is not None else None
+        # The unedited region's dedup key per (path, first line, last line), for one walk.
+        self._base_keys: dict[tuple[str, int, int], tuple[object, ...] | None] = {}
 
     def rules(self) -> tuple[Rule, ...]:
         all_rules = self._rules if self._rules is not None else load_rules()
@@ -278,7 +279,7 @@ class _PatternGenerator:
 
     def _walk(self, ctx: GenerationContext) -> Iterator[Candidate]:
         rules = self.rules()
-        self._base_keys: dict[tuple[str, int, int], tuple[object, ...] | None] = {}
+        self._base_keys = {}
         if not rules or ctx.limit <= 0:
             return
         weights = rule_weights(rules, ctx.failing)
@@ -291,10 +292,10 @@ class _PatternGenerator:
         heap: list[tuple[float, int, Proposal]] = []
         seq = 0
         emitted = 0
-        stop_at = ctx.extras.get("generation_deadline")
+        stop_at = ctx.budget.generation_deadline
         for i, loc in enumerate(locs):
             # Out of generation time (a model can be slow): queue nothing more, but what is queued goes out.
-            out_of_time = isinstance(stop_at, float) and time.monotonic() > stop_at
+            out_of_time = time.monotonic() > stop_at
             src = None if out_of_time else self._source_of(ctx, loc.path, sources)
             if src is not None:
                 stmt = statement_at(src.tree, loc.line)

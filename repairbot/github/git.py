@@ -13,8 +13,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from unidiff import PatchSet
-
+from repairbot import diffs
 from repairbot.errors import RepairbotError
 
 
@@ -71,14 +70,7 @@ def checkout(url: str, dest: Path, sha: str, token: str | None, extra_refs: Sequ
 def apply_diff(repo: Path, diff: str) -> list[str]:
     """Apply a unified diff (a/ b/ prefixes) to the work tree; returns the paths it touches."""
     git(["apply", "--whitespace=nowarn", "-"], repo, stdin=diff if diff.endswith("\n") else diff + "\n")
-    paths: list[str] = []
-    for pf in PatchSet(diff):
-        for name in (pf.source_file, pf.target_file):
-            if name and name != "/dev/null":
-                stripped = name[2:] if name[:2] in ("a/", "b/") else name
-                if stripped not in paths:
-                    paths.append(stripped)
-    return paths
+    return diffs.paths(diff)
 
 
 def commit(repo: Path, paths: Sequence[str], message: str, name: str, email: str) -> str:

@@ -7,13 +7,10 @@ so each change block is checked against the PR's hunks; blocks that do not fit g
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from unidiff import PatchSet
-
-_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@", re.MULTILINE)
+from repairbot import diffs
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,17 +44,13 @@ class Suggestion:
         return comment
 
 
-def _strip(name: str) -> str:
-    return name[2:] if name[:2] in ("a/", "b/") else name
-
-
 def blocks(diff: str) -> list[Block]:
     """Contiguous change blocks of a unified diff, each anchored on at least one old line."""
     result: list[Block] = []
-    for pf in PatchSet(diff):
+    for pf in diffs.parse(diff):
         if pf.is_added_file or pf.is_removed_file:
             continue
-        path = _strip(pf.source_file)
+        path = diffs.path_of(pf)
         for hunk in pf:
             lines = list(hunk)
             i = 0
@@ -108,13 +101,7 @@ def blocks(diff: str) -> list[Block]:
 
 def pr_hunks(patch: str | None) -> list[tuple[int, int]]:
     """RIGHT-side line ranges (inclusive) of a PR file's patch, as GitHub's pulls/N/files returns it."""
-    ranges: list[tuple[int, int]] = []
-    for m in _HUNK.finditer(patch or ""):
-        start = int(m.group(1))
-        count = int(m.group(2)) if m.group(2) is not None else 1
-        if count > 0:
-            ranges.append((start, start + count - 1))
-    return ranges
+    return diffs.target_ranges(patch or "")
 
 
 def suggestion_body(new_lines: Iterable[str], note: str = "") -> str:

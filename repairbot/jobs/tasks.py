@@ -98,6 +98,13 @@ def process_run(run_id: str, *, settings: Settings, store: Store, queue: Queue) 
     if run is None:
         log.info("run %s is not claimable (done or held by a live worker)", run_id)
         return
+    if _suspended(store, run):
+        # GitHub refuses a suspended installation's tokens; a run queued before the suspension ends here.
+        store.finish(
+            run_id, "skipped", "installation_suspended", detail="the App's installation is suspended"
+        )
+        log.info("run %s skipped: installation %s is suspended", run_id, run.installation_id)
+        return
     lock = f"lock:{run.lock_key}"
     if not store.acquire_lock(lock, owner, settings.job_lease_s):
         store.requeue(run_id, attempt_used=False)
@@ -122,6 +129,13 @@ def process_run(run_id: str, *, settings: Settings, store: Store, queue: Queue) 
             log.info("run %s finished: %s/%s", run_id, result.status, result.outcome)
     finally:
         store.release_lock(lock, owner)
+
+
+def _suspended(store: Store, run: RunRecord) -> bool:
+    if run.installation_id is None:
+        return False
+    installation = store.installation(run.installation_id)
+    return installation is not None and bool(installation["suspended"])
 
 
 def _failed(run: RunRecord, err: Exception, *, settings: Settings, store: Store, queue: Queue) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from github.CheckRun import CheckRun
 from github.Repository import Repository
 
 from repairbot.config import RepoConfig, RepoConfigError, Settings, load_repo_config
@@ -100,6 +101,17 @@ def _fixed(report: Report) -> bool:
     return report.status == "fixed" and bool(report.patches) and bool(report.patches[0].diff.strip())
 
 
+def _without_patch(check: CheckRun, report: Report | None, green: str, failing: str) -> Outcome:
+    """Conclude the check run when there is nothing to propose: the suite is green (no report), or no repair
+    was found."""
+    if report is None:
+        publish.finish_check(check, "success", "All tests pass", green)
+        return Outcome("succeeded", "suite_green")
+    summary = messages.not_fixed_comment(report, "", f"status {report.status}")
+    publish.finish_check(check, "failure", failing, summary)
+    return Outcome("succeeded", "not_fixed")
+
+
 def execute(ctx: Context) -> Outcome:
     handler = {
         "push": push_job,
@@ -146,13 +158,9 @@ def push_job(ctx: Context) -> Outcome:
     ctx.store.note(ctx.run.id, check_run_id=check.id)
     git.checkout(_clone_url(p), ctx.workdir, sha, inst.token)
     report = _repair(ctx, _job(ctx, cfg, "push"))
-    if report is None:
-        publish.finish_check(check, "success", "All tests pass", "The whole suite passed; nothing to repair.")
-        return Outcome("succeeded", "suite_green")
-    if not _fixed(report):
-        summary = messages.not_fixed_comment(report, "", f"status {report.status}")
-        publish.finish_check(check, "failure", "Tests fail; no validated repair found", summary)
-        return Outcome("succeeded", "not_fixed")
+    if report is None or not _fixed(report):
+        return _without_patch(check, report, "The whole suite passed; nothing to repair.",
+                              "Tests fail; no validated repair found")  # fmt: skip
     patch = report.patches[0]
     if any(cfg.ignores(f) for f in patch.files):
         summary = messages.check_summary(report, "The repair touches ignored paths; not proposed.")
@@ -316,13 +324,9 @@ def pull_request_job(ctx: Context) -> Outcome:
     ctx.store.note(ctx.run.id, check_run_id=check.id)
     head_sha, base_sha = _checkout_pr(ctx, inst, pr_data)
     report = _repair(ctx, _job(ctx, cfg, "pull_request", base=base_sha))
-    if report is None:
-        publish.finish_check(check, "success", "All tests pass", "The whole suite passed on the head commit.")
-        return Outcome("succeeded", "suite_green")
-    if not _fixed(report):
-        summary = messages.not_fixed_comment(report, "", f"status {report.status}")
-        publish.finish_check(check, "failure", "Tests fail on the head; no validated repair", summary)
-        return Outcome("succeeded", "not_fixed")
+    if report is None or not _fixed(report):
+        return _without_patch(check, report, "The whole suite passed on the head commit.",
+                              "Tests fail on the head; no validated repair")  # fmt: skip
     patch = report.patches[0]
     pr = repo.get_pull(number)
     files = {f.filename: f.patch for f in pr.get_files()}

@@ -1,4 +1,6 @@
-"""Fault localization: spectrum (Ochiai), traceback frames and changed lines → ranked Locations."""
+"""Fault localization: spectrum (Ochiai), traceback frames and changed lines → ranked Locations.
+
+Entry point: `localize(Evidence(...))`."""
 
 from repairbot.localize.rank import Evidence, localize
 

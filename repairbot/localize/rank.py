@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from repairbot.localize.statements import SourceStatements
 from repairbot.models import Location, TestRun
 
 TRACEBACK_BOOST = 0.35  # the innermost project frame of a failing test
@@ -26,15 +28,13 @@ class Evidence:
     source_files: frozenset[str]  # only these can hold the fault
     changed_lines: Mapping[str, frozenset[int]] = field(default_factory=dict)
     issue_frames: Sequence[tuple[str, int]] = ()
-    # maps (path, line) to the first line of the statement that holds it; identity when absent
-    statement_of: Callable[[str, int], int] | None = None
-    # maps (path, line) to the header line of the innermost if/while/for that controls it, if any
-    controller_of: Callable[[str, int], int | None] | None = None
-    # a static prior in (0, 1] per statement: breaks ties between statements every failing test runs
-    static_prior: Callable[[str, int], float] | None = None
+    # The source tree: lines are merged per statement, the condition controlling the innermost frame gets a
+    # boost, and a static prior breaks ties between statements every failing test runs. None: lines alone.
+    root: Path | None = None
 
 
 def localize(ev: Evidence, limit: int = 40) -> tuple[Location, ...]:
+    statements = SourceStatements(ev.root) if ev.root is not None else None
     failing = set(ev.run.failing)
     passing = set(ev.run.passing)
     total_failed = len(failing)
@@ -70,10 +70,10 @@ def localize(ev: Evidence, limit: int = 40) -> tuple[Location, ...]:
             frame_weight[key] = max(frame_weight[key], TRACEBACK_BOOST * (0.5**depth))
     for key, w in frame_weight.items():
         boost(key, w, "traceback")
-    if ev.controller_of is not None:
+    if statements is not None:
         innermost = {key for key, w in frame_weight.items() if w == TRACEBACK_BOOST}
         for frame_path, frame_line in innermost:
-            header = ev.controller_of(frame_path, frame_line)
+            header = statements.controller_of(frame_path, frame_line)
             if header is not None:
                 boost((frame_path, header), CONTROL_BOOST, "control")
     for changed_path, changed in ev.changed_lines.items():
@@ -88,10 +88,10 @@ def localize(ev: Evidence, limit: int = 40) -> tuple[Location, ...]:
     merged: dict[tuple[str, int], float] = {}
     merged_sources: dict[tuple[str, int], set[str]] = defaultdict(set)
     for (path, line), score in scores.items():
-        first = ev.statement_of(path, line) if ev.statement_of else line
+        first = statements.statement_of(path, line) if statements is not None else line
         key = (path, first)
-        if ev.static_prior is not None:
-            score *= ev.static_prior(path, first)
+        if statements is not None:
+            score *= statements.static_prior(path, first)
         if score > merged.get(key, -1.0):
             merged[key] = score
         merged_sources[key] |= sources[(path, line)]

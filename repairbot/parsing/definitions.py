@@ -6,48 +6,12 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from typing import Literal
+from dataclasses import replace
 
 from tree_sitter import Node
 
+from repairbot.models import Definition, Param
 from repairbot.parsing.tree import node_text, parse
-
-ParamKind = Literal["posonly", "pos", "kwonly", "varargs", "varkw"]
-DefKind = Literal["function", "method", "class", "variable"]
-
-
-@dataclass(frozen=True, slots=True)
-class Param:
-    name: str
-    kind: ParamKind
-    default: str | None = None  # source text of the default, None when required
-
-    @property
-    def required(self) -> bool:
-        return self.default is None and self.kind in ("posonly", "pos", "kwonly")
-
-
-@dataclass(frozen=True, slots=True)
-class Definition:
-    """A function, method or class of one module, as tree-sitter sees it."""
-
-    qualname: str  # "func", "Class", "Class.method", "outer.inner"
-    kind: DefKind
-    path: str
-    start_line: int  # 1-based, the `def`/`class` line (decorators excluded)
-    end_line: int
-    params: tuple[Param, ...]  # without self/cls for methods
-    returns: tuple[str, ...]  # return expressions, in order (nested defs excluded)
-    raises: tuple[tuple[str, str], ...]  # (exception type, message text or "") per raise
-    docstring: str
-    body_key: str  # hash of the body with docstring and own name removed: equal bodies => same code
-    body_text: str  # body without docstring, whitespace-normalized (for mutation analysis)
-    bases: tuple[str, ...] = ()  # classes only
-
-    @property
-    def name(self) -> str:
-        return self.qualname.rsplit(".", 1)[-1]
 
 
 def _params(node: Node | None, is_method: bool) -> tuple[Param, ...]:

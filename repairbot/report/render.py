@@ -7,17 +7,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from unidiff import PatchSet
-
+from repairbot import diffs
 from repairbot.models import Report
-
-
-def diff_stats(diff: str) -> tuple[int, int, int]:
-    """(files, lines added, lines removed) of a unified diff, parsed with unidiff."""
-    if not diff:
-        return (0, 0, 0)
-    patch = PatchSet(diff)
-    return (len(patch), patch.added, patch.removed)
 
 
 def write_json(report: Report, path: Path) -> None:
@@ -35,7 +26,7 @@ def terminal_summary(report: Report) -> str:
     lines = []
     if report.status == "fixed":
         p = report.patches[0]
-        files, added, removed = diff_stats(p.diff)
+        files, added, removed = diffs.stats(p.diff)
         what = "test update" if p.kind == "test" else "code fix"
         rule = f" rule {p.rule}" if p.rule else ""
         green = "; the whole suite passes" if p.suite_passed else ""

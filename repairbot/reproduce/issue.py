@@ -4,11 +4,13 @@
   issue's code snippet: expected values stated in comments or prose become assertions; a snippet whose
   traceback is quoted becomes a test that must run without raising.
 * `issue_locations(issue_text, root)`: (path, line) of the repository frames of an issue's traceback.
+* `reproduce_issue(issue_text, root)`: both, as a Reproduction.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from repairbot.parsing import syntax_ok
@@ -204,3 +206,26 @@ def reproduction_test(issue_text: str, root: Path) -> tuple[str, bytes] | None:
     if not syntax_ok(src):
         return None
     return path, src
+
+
+@dataclass(frozen=True, slots=True)
+class Reproduction:
+    """What an issue gives the repair: a test that reproduces it (when one could be made), and the
+    repository frames of its traceback (localization evidence)."""
+
+    frames: tuple[tuple[str, int], ...]
+    path: str | None = None  # the added test file
+    source: bytes = b""
+
+    @property
+    def files(self) -> dict[str, bytes]:
+        return {self.path: self.source} if self.path is not None else {}
+
+
+def reproduce_issue(issue_text: str, root: Path) -> Reproduction:
+    """The reproduction of an issue in the project at `root` (the test still has to fail on the code)."""
+    frames = tuple(issue_locations(issue_text, root))
+    made = reproduction_test(issue_text, root)
+    if made is None:
+        return Reproduction(frames)
+    return Reproduction(frames, made[0], made[1])

@@ -2,16 +2,18 @@
 
 `regression_test(...)`: the minimal slice of the failing test (its statements up to the failing one), added
 beside it in the same file and class, so it uses the repository's own style, imports and fixtures. It fails
-before the fix for the same reason the original did and passes after it; the pipeline validates both.
+before the fix for the same reason the original did and passes after it; `regression_test_for` checks both.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 
 from tree_sitter import Node
 
-from repairbot.models import TestOutcome
+from repairbot.models import TestOutcome, TestRun
 from repairbot.parsing import failing_line, find_test, node_text, parse, split_nodeid, syntax_ok, walk
 
 
@@ -100,18 +102,36 @@ def regression_test(
     return path, new, nodeid
 
 
-def regression_tests_for(
-    sources: dict[str, bytes], failing: Sequence[TestOutcome], *, always: bool = False
-) -> list[tuple[str, bytes, str]]:
-    """`regression_test` for several failing tests, accumulating edits per file."""
-    out: list[tuple[str, bytes, str]] = []
-    current = dict(sources)
-    for o in failing:
-        path = split_nodeid(o.nodeid)[0]
-        if path not in current:
-            continue
-        res = regression_test(current[path], o, always=always)
-        if res is not None:
-            current[path] = res[1]
-            out.append(res)
-    return out
+# Runs node ids on a copy of the job's tree with files written over it; the label names the copy.
+LabelledProbe = Callable[[str, Mapping[str, bytes], tuple[str, ...]], TestRun]
+
+
+@dataclass(frozen=True, slots=True)
+class RegressionTest:
+    files: dict[str, bytes]  # the fix's files with the regression test added
+    nodeid: str
+
+
+def regression_test_for(
+    files: Mapping[str, bytes], run: TestRun, test_files: Collection[str], base: Path, probe: LabelledProbe
+) -> tuple[RegressionTest | None, str | None]:
+    """A regression test for the code fix `files` (path -> fixed bytes) of the first failing test of `run`,
+    checked to fail before the fix and to pass after it; and a note for the report (None: nothing to say)."""
+    first = next((o for o in run.outcomes if not o.ok and "::" in o.nodeid), None)
+    path = split_nodeid(first.nodeid)[0] if first else ""
+    if first is None or path not in set(test_files):
+        return None, None
+    made = regression_test(files.get(path) or (base / path).read_bytes(), first)
+    if made is None:
+        return None, None
+    test_path, data, nodeid = made
+    before = probe("regression-before", {test_path: data}, (nodeid,))
+    after_files = {**files, test_path: data}
+    after = probe("regression-after", after_files, (nodeid,))
+    fails_before = any(o.nodeid == nodeid and not o.ok for o in before.outcomes)
+    passes_after = any(o.nodeid == nodeid and o.outcome == "passed" for o in after.outcomes)
+    if not (fails_before and passes_after):
+        return None, "a regression test was generated but did not fail before and pass after; left out"
+    return RegressionTest(
+        after_files, nodeid
+    ), f"added regression test {nodeid} (fails before the fix, passes after)"

@@ -1,14 +1,13 @@
-"""Sandboxes: where tests and candidates run. `open_sandbox` picks a backend by name."""
+"""Sandboxes: where tests and candidates run. `open_sandbox` picks a backend by name (built in: docker, local;
+others from the entry point group `repairbot.sandboxes`, see repairbot.plugins)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from repairbot.errors import BadInput
-from repairbot.sandbox.base import Sandbox
+from repairbot.models import Sandbox
+from repairbot.plugins import sandbox_factory
 from repairbot.testing.runs import TestCommand
-
-BACKENDS = ("docker", "local")
 
 
 def open_sandbox(
@@ -29,15 +28,8 @@ def open_sandbox(
     user's tree: never run, but what an editable install of the project points at (each run imports its own
     copy instead), and where the image mode finds the requirement files.
     """
-    if name == "local":
-        from repairbot.sandbox.local import LocalSandbox
-
-        return LocalSandbox(scratch, command, parallel, project=project)
-    if name == "docker":
-        from repairbot.sandbox.docker import DockerSandbox
-
-        return DockerSandbox(scratch, command, parallel, image=image, job_id=job_id, project=project)
-    raise BadInput(f"unknown sandbox {name!r}", hint=f"use one of: {', '.join(BACKENDS)}")
+    factory = sandbox_factory(name)
+    return factory(scratch, command, parallel, image=image, job_id=job_id, project=project)
 
 
-__all__ = ["BACKENDS", "Sandbox", "open_sandbox"]
+__all__ = ["Sandbox", "open_sandbox"]

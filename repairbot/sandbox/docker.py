@@ -13,13 +13,13 @@ in `vendor/`, see repairbot/testing/instruments.py) is copied once per job into 
 its host, which sees the scratch directory (DESIGN §7, webhooks/compose.yml) but not necessarily repairbot's
 installation, as when a worker runs in a container and talks to the host's engine through its socket.
 
-Each server runs behind a tiny in-container proxy (`_PROXY`) that reads the container's cgroup counters
-(pids limit hits, OOM kills) around every request, so a fork bomb or a memory hog is reported as such, and
-that kills its server's process tree when the host side goes away.
+Each server runs behind a tiny in-container proxy (container_proxy.py, staged with the runner) that reads the
+container's cgroup counters (pids limit hits, OOM kills) around every request, so a fork bomb or a memory hog
+is reported as such, and that kills its server's process tree when the host side goes away.
 
 No container outlives its job: removal on `__exit__`, at interpreter exit and on SIGTERM/SIGHUP; PID 1 in
-the container exits after a wall-clock limit and when no server has been alive for a while (the host died);
-and every start sweeps labelled containers whose owner process is gone.
+the container (container_init.py) exits after a wall-clock limit and when no server has been alive for a
+while (the host died); and every start sweeps labelled containers whose owner process is gone.
 """
 
 from __future__ import annotations
@@ -50,7 +50,15 @@ from repairbot.testing.runs import SERVER_PATH, TestCommand
 
 LABEL = "repairbot.job"
 RUNNER_DIR = ".runner"  # in the scratch directory: the staged test runner
-_RUNNER_FILES = ("server.py", "_repairbot_plugin.py")  # standalone (stdlib, pytest, coverage): all it needs
+# Standalone programs (stdlib, pytest, coverage: all they need), staged into the job's scratch directory.
+_RUNNER_FILES = {
+    "server.py": SERVER_PATH,
+    "_repairbot_plugin.py": SERVER_PATH.with_name("_repairbot_plugin.py"),
+    "container_init.py": Path(__file__).with_name("container_init.py"),
+    "container_proxy.py": Path(__file__).with_name("container_proxy.py"),
+}
+# Where the container sees them: the staged runner is mounted at the test runner's own path.
+_IN_CONTAINER = {name: str(SERVER_PATH.with_name(name)) for name in _RUNNER_FILES}
 _NOBODY = "65534:65534"
 _IDLE_EXIT_S = 120.0  # PID 1 exits when no server has run this long (the host process is gone)
 
@@ -59,114 +67,6 @@ UNREACHABLE = EnvironmentProblem(
     hint="start it with `dockerd &` or `sudo systemctl start docker`, or pass --sandbox local to run without "
     "isolation",
 )
-
-# PID 1 of the container: reaps orphans, exits at the wall-clock limit, on SIGTERM, or when no proxy has been
-# alive for a while after one was seen. Its exit stops the container (and auto-remove deletes it).
-_INIT = r"""
-import os, signal, sys, time
-sigs = {signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
-signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
-deadline = time.monotonic() + float(sys.argv[1])
-idle = float(sys.argv[2])
-seen = False
-empty_since = None
-def proxies():
-    n = 0
-    for p in os.listdir("/proc"):
-        if p.isdigit() and p != "1":
-            try:
-                with open(f"/proc/{p}/cmdline", "rb") as fh:
-                    n += b"repairbot-proxy" in fh.read()
-            except OSError:
-                pass
-    return n
-while True:
-    now = time.monotonic()
-    if now >= deadline:
-        break
-    info = signal.sigtimedwait(sigs, min(deadline - now, 1.0))
-    if info is not None and info.si_signo != signal.SIGCHLD:
-        break
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            break
-        if pid == 0:
-            break
-    if proxies():
-        seen, empty_since = True, None
-    elif seen:
-        empty_since = empty_since or time.monotonic()
-        if time.monotonic() - empty_since > idle:
-            break
-"""
-
-# Between the exec socket and one fork server: forwards request/reply lines, adds what the cgroup saw during
-# the request ({"rb_pids": n, "rb_oom": n}: limit hits), and kills the server's process tree on EOF.
-_PROXY = r"""
-import json, os, signal, subprocess, sys
-def counters():
-    out = {}
-    for key, paths, field in (
-        ("pids", ("/sys/fs/cgroup/pids/pids.events", "/sys/fs/cgroup/pids.events"), "max"),
-        ("oom", ("/sys/fs/cgroup/memory/memory.oom_control", "/sys/fs/cgroup/memory.events"), "oom_kill"),
-    ):
-        for path in paths:
-            try:
-                with open(path) as fh:
-                    for line in fh:
-                        name, _, value = line.partition(" ")
-                        if name == field:
-                            out[key] = int(value)
-                break
-            except (OSError, ValueError):
-                continue
-    return out
-server = subprocess.Popen([sys.executable, sys.argv[1]], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                          stderr=subprocess.DEVNULL, start_new_session=True)
-def kill_tree():
-    # The server's children run in their own sessions: find them by parent pid.
-    for p in os.listdir("/proc"):
-        if p.isdigit():
-            try:
-                with open(f"/proc/{p}/stat") as fh:
-                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
-                if ppid == server.pid:
-                    os.killpg(int(p), signal.SIGKILL)
-            except (OSError, ValueError, IndexError):
-                pass
-    try:
-        os.killpg(server.pid, signal.SIGKILL)
-    except OSError:
-        pass
-out = sys.stdout.buffer
-try:
-    hello = server.stdout.readline()
-    out.write(hello)
-    out.flush()
-    for line in sys.stdin.buffer:
-        if not line.strip():
-            continue
-        before = counters()
-        server.stdin.write(line)
-        server.stdin.flush()
-        if b'"quit"' in line and json.loads(line).get("quit"):
-            break
-        reply = server.stdout.readline()
-        if not reply:
-            break
-        after = counters()
-        msg = json.loads(reply)
-        msg["rb_pids"] = after.get("pids", 0) - before.get("pids", 0)
-        msg["rb_oom"] = after.get("oom", 0) - before.get("oom", 0)
-        out.write((json.dumps(msg) + "\n").encode())
-        out.flush()
-except (OSError, ValueError):
-    pass
-finally:
-    kill_tree()
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -407,9 +307,9 @@ def stage_runner(scratch: Path) -> Path:
     runner = scratch / RUNNER_DIR
     runner.mkdir(exist_ok=True)
     runner.chmod(0o755)
-    for name in _RUNNER_FILES:
+    for name, source in _RUNNER_FILES.items():
         copy = runner / name
-        shutil.copyfile(SERVER_PATH.with_name(name), copy)
+        shutil.copyfile(source, copy)
         copy.chmod(0o644)
     return runner
 
@@ -535,7 +435,12 @@ class DockerSandbox:
         try:
             container = self._client.containers.create(
                 choice.ref,
-                [choice.python, "-c", _INIT, f"{limits.wall_s:g}", f"{limits.idle_exit_s:g}"],
+                [
+                    choice.python,
+                    _IN_CONTAINER["container_init.py"],
+                    f"{limits.wall_s:g}",
+                    f"{limits.idle_exit_s:g}",
+                ],
                 auto_remove=True,
                 labels=labels,
                 user=f"{self._uid}:{self._gid}",
@@ -599,7 +504,7 @@ class DockerSandbox:
         import docker.errors
 
         assert self._choice is not None, "use the sandbox as a context manager"
-        argv = [self._choice.python, "-c", _PROXY, str(SERVER_PATH), "repairbot-proxy"]
+        argv = [self._choice.python, _IN_CONTAINER["container_proxy.py"], str(SERVER_PATH), "repairbot-proxy"]
         for attempt in range(2):
             with self._lock:
                 if not self._running():

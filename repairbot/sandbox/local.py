@@ -63,7 +63,14 @@ class LocalSandbox:
     name = "local"
 
     def __init__(
-        self, scratch: Path, command: TestCommand, parallel: int = 0, project: Path | None = None
+        self,
+        scratch: Path,
+        command: TestCommand,
+        parallel: int = 0,
+        *,
+        image: str | None = None,  # the docker backend's; plain subprocesses use the host
+        job_id: str = "local",
+        project: Path | None = None,
     ) -> None:
         self.description = f"local subprocesses, no isolation ({command.interpreter})"
         self._scratch = scratch

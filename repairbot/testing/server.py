@@ -338,7 +338,7 @@ def run_once(req: dict[str, Any]) -> dict[str, Any]:
         text=True,
         check=False,
     )
-    lines = [json.loads(x) for x in proc.stdout.splitlines() if x.strip()]
+    lines: list[dict[str, Any]] = [json.loads(x) for x in proc.stdout.splitlines() if x.strip()]
     return lines[-1]
 
 

@@ -21,10 +21,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from repairbot.models import Candidate, RunSpec, Snapshot, TestOutcome, TestRun, Verdict
+from repairbot.models import Candidate, Edit, RunSpec, Sandbox, Snapshot, TestOutcome, TestRun, Verdict
 from repairbot.parsing import normalized_key, syntax_ok
-from repairbot.sandbox.base import Sandbox
 from repairbot.workspace import Workspace, apply_edits, encoding_of
+
+# A candidate that hangs costs at least this much per test; correct code runs such tests in milliseconds.
+PER_TEST_FLOOR_S = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +58,25 @@ class Baseline:
     def failing_files(self) -> tuple[str, ...]:
         return tuple(sorted({nodeid.split("::", 1)[0] for nodeid in self.failing}))
 
+    @classmethod
+    def of(
+        cls, run: TestRun, test_files: tuple[str, ...], per_test_limit: float, suite_limit: float
+    ) -> Baseline:
+        """The limits for candidates, from how long the suite took (`run`) within the job's own limits."""
+        durations = [o.duration for o in run.outcomes if o.outcome == "passed"]
+        slowest = max(durations, default=0.05)
+        per_test = min(per_test_limit, max(PER_TEST_FLOOR_S, 5 * slowest))
+        normal = sum(o.duration for o in run.outcomes if o.outcome != "timeout")
+        suite = min(suite_limit, 3 * normal + 2 * per_test + 5)
+        patient_per_test = max(per_test, per_test_limit)
+        patient_suite = min(suite_limit, 3 * normal + 4 * patient_per_test + 5)
+        return cls(run, test_files, per_test, suite, patient_per_test, max(suite, patient_suite))
+
 
 def changed_files(snapshot: Snapshot, candidate: Candidate) -> dict[str, bytes]:
     """Every file that differs from the original tree once `candidate` is applied on `snapshot`."""
     files = dict(snapshot.changed)
-    by_path: dict[str, list] = {}
+    by_path: dict[str, list[Edit]] = {}
     for edit in candidate.edits:
         by_path.setdefault(edit.path, []).append(edit)
     for path, edits in by_path.items():

@@ -5,8 +5,7 @@ from pathlib import Path
 from repairbot.bench.cases import make_repo
 from repairbot.coevolve.classify import classify
 from repairbot.coevolve.extract import extract_changes
-from repairbot.coevolve.records import ChangeSet
-from repairbot.models import TestOutcome
+from repairbot.models import ChangeSet, TestOutcome
 from repairbot.parsing import split_nodeid
 from tests.support.runs import run_tests
 

@@ -9,8 +9,7 @@ from repairbot.coevolve.guards import (
     check_not_weakened,
     coverage_not_dropped,
 )
-from repairbot.coevolve.records import ChangeSet, Classification, DefChange
-from repairbot.models import TestOutcome, TestRun
+from repairbot.models import ChangeSet, Classification, DefChange, TestOutcome, TestRun
 from repairbot.parsing.definitions import definitions
 
 ORIGINAL = b"""import pytest

@@ -8,6 +8,7 @@ import pytest
 from repairbot.bench.cases import make_repo, materialize_repo
 from repairbot.bench.coevolution import load_coevolution_cases as load_cases
 from repairbot.bench.coevolution import normalized_ast
+from repairbot.coevolve.analyze import analyze
 from repairbot.coevolve.classify import classify
 from repairbot.coevolve.extract import extract_changes
 from repairbot.coevolve.updaters import TestsGenerator
@@ -16,8 +17,7 @@ from repairbot.coevolve.updaters.exception import regex_escape
 from repairbot.coevolve.updaters.rename import rename_edits
 from repairbot.coevolve.updaters.signature import signature_edits
 from repairbot.coevolve.updaters.value import format_like, observed_pair, probe_source
-from repairbot.generate.base import GenerationContext
-from repairbot.models import Job, Snapshot, TestOutcome
+from repairbot.models import ChangeAnalysis, GenerationContext, Job, Snapshot, TestOutcome, TestRun
 from tests.support.runs import coevolve, run_tests
 
 CASES = Path(__file__).resolve().parents[2] / "bench" / "coevolution" / "cases.jsonl"
@@ -80,7 +80,7 @@ def test_signature_edits(tmp_path: Path) -> None:
     assert out == b"x = f(1, 2, max_width=3, size=10)\ny = f(1, 2, size=10)\n"
 
 
-def _ctx(root: Path, failing: list[TestOutcome], extras: dict[str, object]) -> GenerationContext:
+def _ctx(root: Path, failing: list[TestOutcome], analysis: ChangeAnalysis | None) -> GenerationContext:
     tests = tuple(p.relative_to(root).as_posix() for p in (root / "tests").rglob("*.py"))
     return GenerationContext(
         job=Job(root=root),
@@ -90,18 +90,32 @@ def _ctx(root: Path, failing: list[TestOutcome], extras: dict[str, object]) -> G
         test_files=tests,
         failing=tuple(failing),
         limit=10,
-        extras=extras,
+        changes=analysis,
     )
+
+
+def _analysis(root: Path, rev: str) -> ChangeAnalysis:
+    """The change analysis of `root` since `rev` as the pipeline makes it (through the local sandbox)."""
+    tests = {p.relative_to(root).as_posix(): p.read_bytes() for p in (root / "tests").rglob("*.py")}
+    found = analyze(root, rev, run_tests(root), tests, root.parent / "at-base", run_tests, lambda _m: None)
+    assert found is not None
+    return found[0]
+
+
+def _changed_lib(root: Path, test: str, before: str, after: str) -> tuple[list[TestOutcome], ChangeAnalysis]:
+    """A repository whose lib.py changed from `before` to `after` since its base: the failing tests and the
+    change analysis."""
+    base = {"lib.py": before, "tests/test_lib.py": test}
+    rev = make_repo(root, base, {**base, "lib.py": after})
+    return [o for o in run_tests(root).outcomes if not o.ok], _analysis(root, rev)
 
 
 def test_generator_updates_a_value_and_the_updated_test_passes(tmp_path: Path) -> None:
     root = tmp_path / "r"
     test = 'from lib import greet\n\n\ndef test_greet():\n    assert greet("Ann") == "Hello, Ann"\n'
-    base = {"lib.py": "def greet(n):\n    return 'Hello, ' + n\n", "tests/test_lib.py": test}
-    rev = make_repo(root, base, {**base, "lib.py": "def greet(n):\n    return f'Hello, {n}!'\n"})
-    cs = extract_changes(root, rev)
-    failing = [o for o in run_tests(root).outcomes if not o.ok]
-    cands = list(TestsGenerator().generate(_ctx(root, failing, {"changes": cs})))
+    before, after = "def greet(n):\n    return 'Hello, ' + n\n", "def greet(n):\n    return f'Hello, {n}!'\n"
+    failing, analysis = _changed_lib(root, test, before, after)
+    cands = list(TestsGenerator().generate(_ctx(root, failing, analysis)))
     assert len(cands) == 1 and cands[0].kind == "test" and cands[0].generator == "tests"
     assert "obsolete" in cands[0].evidence or "asserts an old value" in cands[0].evidence
     edit = cands[0].edits[0]
@@ -114,14 +128,13 @@ def test_generator_updates_a_value_and_the_updated_test_passes(tmp_path: Path) -
 def test_generator_leaves_regressions_alone(tmp_path: Path) -> None:
     root = tmp_path / "r"
     test = "from lib import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
-    base = {"lib.py": "def add(a, b):\n    return a + b\n", "tests/test_lib.py": test}
-    rev = make_repo(root, base, {**base, "lib.py": "def add(a, b):\n    return a - b\n"})
-    cs = extract_changes(root, rev)
-    failing = [o for o in run_tests(root).outcomes if not o.ok]
+    failing, analysis = _changed_lib(
+        root, test, "def add(a, b):\n    return a + b\n", "def add(a, b):\n    return a - b\n"
+    )
     assert failing
-    assert list(TestsGenerator().generate(_ctx(root, failing, {"changes": cs}))) == []
-    # Without a change set the generator has nothing to go on.
-    assert list(TestsGenerator().generate(_ctx(root, failing, {}))) == []
+    assert list(TestsGenerator().generate(_ctx(root, failing, analysis))) == []
+    # Without a change analysis the generator has nothing to go on.
+    assert list(TestsGenerator().generate(_ctx(root, failing, None))) == []
 
 
 def test_probe_reports_the_actual_value_through_the_run_tests_hook(tmp_path: Path) -> None:
@@ -255,12 +268,13 @@ def test_generator_rounds_rename_then_value(tmp_path: Path) -> None:
     rev = materialize_repo(case, root)
     cs = extract_changes(root, rev)
     failing = [o for o in run_tests(root).outcomes if not o.ok]
-    extras: dict[str, object] = {"changes": cs, "passed_at_base": {"tests/test_length.py::test_ten"}}
+    # No classification yet: the generator classifies each round's failures itself.
+    analysis = ChangeAnalysis(cs, {}, frozenset({"tests/test_length.py::test_ten"}), TestRun(), root)
     snapshot = Snapshot(root)
     for _ in range(2):
         ctx = GenerationContext(
             job=Job(root=root), snapshot=snapshot, locations=(), source_files=(),
-            test_files=("tests/test_length.py",), failing=tuple(failing), limit=5, extras=extras,
+            test_files=("tests/test_length.py",), failing=tuple(failing), limit=5, changes=analysis,
         )  # fmt: skip
         cands = list(TestsGenerator().generate(ctx))
         assert len(cands) == 1
@@ -282,8 +296,8 @@ def test_rename_edits_update_mock_patch_targets(tmp_path: Path) -> None:
 
 
 def test_one_candidate_per_file_plus_per_test_alternatives(tmp_path: Path) -> None:
-    from repairbot.coevolve.records import ChangeSet, Classification
     from repairbot.coevolve.updaters import update_candidates
+    from repairbot.models import ChangeSet, Classification
 
     root = tmp_path / "r"
     (root / "tests").mkdir(parents=True)

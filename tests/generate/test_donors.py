@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from repairbot.generate.base import Hole
 from repairbot.generate.donors import DonorPredictor, donor_pool, pairs, value_names
+from repairbot.models import Hole
 from repairbot.parsing import ScopeFacts, Source, scope_facts, statement_at
 
 CODE = b"""LIMIT = 3

@@ -11,10 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from repairbot.generate.base import GenerationContext
 from repairbot.generate.llm import LLMGenerator, apply_diff, chat_url, enclosing_target
-from repairbot.generate.registry import get_generator
-from repairbot.models import Candidate, Job, Location, Snapshot, TestOutcome, Verdict
+from repairbot.models import (
+    Budget,
+    Candidate,
+    GenerationContext,
+    Job,
+    Location,
+    Snapshot,
+    TestOutcome,
+    Verdict,
+)
+from repairbot.plugins import load_generator
 from tests.support.openai_server import Scripted, ScriptedOpenAI, reply
 
 CALC = (
@@ -240,8 +248,8 @@ def test_no_url_or_too_many_turns_sends_nothing(tmp_path: Path) -> None:
     with ScriptedOpenAI() as server:
         assert LLMGenerator(server.url, max_turns=2).generate(context(root, None, round=3)) == []
         assert LLMGenerator(server.url).generate(context(root, None, locations=(), failing=())) == []
-        deadline = {"deadline": time.monotonic() + 0.5}
-        assert LLMGenerator(server.url).generate(context(root, None, extras=deadline)) == []
+        budget = Budget(deadline=time.monotonic() + 0.5)
+        assert LLMGenerator(server.url).generate(context(root, None, budget=budget)) == []
     assert server.requests == []
 
 
@@ -284,4 +292,4 @@ def test_helpers() -> None:
 
 
 def test_registered_by_name() -> None:
-    assert isinstance(get_generator("llm"), LLMGenerator)
+    assert isinstance(load_generator("llm"), LLMGenerator)

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from repairbot.generate.base import GenerationContext
 from repairbot.generate.patterns import default_rules_dir, load_rules
 from repairbot.generate.rules import MaskGenerator, RulesGenerator
-from repairbot.models import Job, Location, Snapshot
+from repairbot.models import GenerationContext, Job, Location, Snapshot
 from repairbot.parsing.tree import parse, syntax_ok
 
 RULES = load_rules()

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from repairbot.errors import EnvironmentProblem
-from repairbot.generate.base import Hole
 from repairbot.generate.predictors import load_predictor
 from repairbot.generate.predictors.transformers_lm import fill_fits_kind
+from repairbot.models import Hole
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -178,6 +178,22 @@ def test_a_green_push_reports_success(
         assert github.pulls(REPO) == []
 
 
+def test_a_suspended_installation_runs_nothing_until_unsuspended(world: World) -> None:
+    suspend = payload("installation/suspend.payload.json", REPO, world.bare)
+    assert world.post("installation", suspend, "suspend-1").json()["status"] == "recorded"
+    job = world.post("push", world.push_payload(), "push-s1").json()["job"]
+    world.drain()
+    assert (world.run(job).status, world.run(job).outcome) == ("skipped", "installation_suspended")
+    assert world.github.pulls(REPO) == [] and not world.github.state.check_runs
+    assert world.github.calls("POST", r"/access_tokens$") == []  # not even a token was asked for
+
+    unsuspend = payload("installation/unsuspend.payload.json", REPO, world.bare)
+    assert world.post("installation", unsuspend, "unsuspend-1").json()["status"] == "recorded"
+    again = world.post("push", world.push_payload(), "push-s2").json()["job"]
+    world.drain()
+    assert world.run(again).outcome == "pr_opened"
+
+
 def test_push_to_an_unwatched_branch_is_skipped(world: World) -> None:
     run_git(world.clone, "checkout", "--quiet", "-b", "feature")
     sha = commit_push(world.clone, {"notes.txt": "x\n"}, "feature", "notes")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from repairbot.localize import Evidence, localize
 from repairbot.models import TestOutcome, TestRun
 
@@ -37,8 +39,23 @@ def test_changed_lines_break_ties() -> None:
     assert changed[0].line == 3 and "change" in changed[0].sources
 
 
-def test_statements_merge_their_lines() -> None:
+def test_statements_merge_their_lines(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text("def f(x):\n    return (x +\n            1)\n")
     run = TestRun((TestOutcome("t.py::test_a", "failed"),),
                   {"t.py::test_a": frozenset({("m.py", 2), ("m.py", 3)})})  # fmt: skip
-    locs = localize(Evidence(run, frozenset({"m.py"}), statement_of=lambda p, n: 2))
+    assert [loc.line for loc in localize(Evidence(run, frozenset({"m.py"})))] == [2, 3]
+    locs = localize(Evidence(run, frozenset({"m.py"}), root=tmp_path))
     assert [(loc.line) for loc in locs] == [2]
+
+
+def test_a_guarding_condition_and_a_record_init(tmp_path: Path) -> None:
+    src = (
+        "class P:\n    def __init__(self, x):\n        self.x = x\n\n\n"
+        "def f(xs):\n    for x in xs:\n        if x:\n            g(x)\n"
+    )
+    (tmp_path / "m.py").write_text(src)
+    covered = frozenset({("m.py", 3), ("m.py", 7), ("m.py", 8), ("m.py", 9)})
+    run = TestRun((TestOutcome("t.py::test_a", "failed", frames=(("m.py", 9),)),), {"t.py::test_a": covered})
+    locs = {loc.line: loc for loc in localize(Evidence(run, frozenset({"m.py"}), root=tmp_path))}
+    assert "control" in locs[8].sources  # the `if` that let execution reach the failing frame
+    assert locs[3].score < locs[7].score  # a statement that only stores an argument computes nothing

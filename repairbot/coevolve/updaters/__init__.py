@@ -2,10 +2,8 @@
 `value`, `exception`. `update_candidates` gathers, per test file, every update its obsolete tests need into
 one candidate (byte-range edits, DESIGN §8).
 
-The "tests" generator reads `ctx.extras["changes"]` (a ChangeSet), `ctx.extras["classifications"]` (nodeid ->
-Classification; computed here when absent) and the optional hook `ctx.extras["run_tests"]`:
-    run_tests(files: Mapping[str, bytes], nodeids: Sequence[str]) -> TestRun
-runs `nodeids` on the job's snapshot with `files` overlaid (new bytes per path), for value probes.
+The "tests" generator works from `ctx.changes` (the job's ChangeAnalysis) and uses `ctx.probe` to observe
+the values that failure messages do not show.
 """
 
 from __future__ import annotations
@@ -15,14 +13,20 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from repairbot.coevolve.classify import classify
-from repairbot.coevolve.records import ChangeSet, Classification
 from repairbot.coevolve.updaters.edits import Replacement, apply_edits, dedupe
 from repairbot.coevolve.updaters.exception import exception_edits, import_for, message_edits
 from repairbot.coevolve.updaters.rename import rename_edits
 from repairbot.coevolve.updaters.signature import signature_edits, signature_hints
 from repairbot.coevolve.updaters.value import observe_values, value_edit
-from repairbot.generate.base import GenerationContext
-from repairbot.models import Candidate, Edit, Snapshot, TestOutcome
+from repairbot.models import (
+    Candidate,
+    ChangeSet,
+    Classification,
+    Edit,
+    GenerationContext,
+    Snapshot,
+    TestOutcome,
+)
 from repairbot.parsing import find_test, parse, split_nodeid
 
 
@@ -150,18 +154,17 @@ def _file_candidate(
 
 
 class TestsGenerator:
-    """Generator "tests": updates of obsolete tests (see module docstring for the extras it reads)."""
+    """Generator "tests": updates of the tests that `ctx.changes` judged obsolete."""
 
     name = "tests"
 
     def generate(self, ctx: GenerationContext) -> Iterable[Candidate]:
-        changes = ctx.extras.get("changes")
-        if not isinstance(changes, ChangeSet):
+        analysis = ctx.changes
+        if analysis is None:
             return []
-        given = ctx.extras.get("classifications")
-        classes: dict[str, Classification] = dict(given) if isinstance(given, Mapping) else {}
-        # Failures the pipeline has not classified (first round without a classification, or failures exposed
-        # by the partial fix of an earlier round, such as a value change behind a rename) are classified here.
+        classes: dict[str, Classification] = dict(analysis.classifications)
+        # Failures the pipeline has not classified (failures exposed by the partial fix of an earlier round,
+        # such as a value change behind a rename) are classified here.
         todo = [o for o in ctx.failing if o.nodeid not in classes]
         if todo:
             sources: dict[str, bytes] = {}
@@ -170,21 +173,12 @@ class TestsGenerator:
                     sources[p] = ctx.snapshot.read(p)
                 except OSError:
                     continue
-            passed = ctx.extras.get("passed_at_base")
-            coverage = ctx.extras.get("coverage")
-            classes.update(
-                classify(
-                    changes,
-                    todo,
-                    passed if isinstance(passed, set) else None,
-                    sources,
-                    coverage if isinstance(coverage, Mapping) else None,
-                )
-            )
+            coverage = analysis.before.coverage
+            classes.update(classify(analysis.changes, todo, analysis.passed_at_base, sources, coverage))
         observed: dict[str, str] = {}
-        run_tests = ctx.extras.get("run_tests")
-        if callable(run_tests):
-            observed = observe_values(ctx.snapshot, ctx.failing, classes, run_tests)
+        if ctx.probe is not None:
+            observed = observe_values(ctx.snapshot, ctx.failing, classes, ctx.probe)
+        changes = analysis.changes
         return update_candidates(ctx.snapshot, changes, ctx.failing, classes, ctx.test_files, observed)[
             : ctx.limit
         ]

@@ -8,10 +8,9 @@ import re
 
 from tree_sitter import Node
 
-from repairbot.coevolve.records import DefChange
 from repairbot.coevolve.updaters.edits import Replacement, last_import
 from repairbot.coevolve.updaters.value import format_like, parse_literal
-from repairbot.models import Snapshot
+from repairbot.models import DefChange, Snapshot
 from repairbot.parsing import node_text, parse, walk
 
 _RAISES_FUNCS = ("raises", "assertRaises", "assertRaisesRegex", "assertRaisesRegexp")

@@ -6,8 +6,8 @@ import re
 
 from tree_sitter import Node
 
-from repairbot.coevolve.records import DefChange
 from repairbot.coevolve.updaters.edits import Replacement, dedupe, last_import
+from repairbot.models import DefChange
 from repairbot.parsing import node_text, parse, walk
 
 

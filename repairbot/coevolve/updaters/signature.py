@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
-from repairbot.coevolve.records import ChangeSet, DefChange
 from repairbot.coevolve.updaters.edits import Replacement, dedupe
-from repairbot.models import Snapshot
+from repairbot.models import ChangeSet, DefChange, Snapshot
 from repairbot.parsing import call_name, node_text, parse, walk
 
 

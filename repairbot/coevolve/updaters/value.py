@@ -11,17 +11,13 @@ from __future__ import annotations
 import ast
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from tree_sitter import Node
 
-from repairbot.coevolve.records import Classification
 from repairbot.coevolve.updaters.edits import Replacement
-from repairbot.models import Snapshot, TestOutcome, TestRun
+from repairbot.models import Classification, Probe, Snapshot, TestOutcome
 from repairbot.parsing import failing_line, find_test, node_text, split_nodeid, walk
-
-RunTests = Callable[[Mapping[str, bytes], Sequence[str]], TestRun]
-
 
 _OBSERVED_PROBE = re.compile(r"REPAIRBOT_OBSERVED (\".*?(?<!\\)\")")
 
@@ -366,7 +362,7 @@ def observe_values(
     snapshot: Snapshot,
     failing: Sequence[TestOutcome],
     classes: Mapping[str, Classification],
-    run_tests: RunTests,
+    run_tests: Probe,
 ) -> dict[str, str]:
     """For value-obsolete tests whose failure text lacks a literal, run a probe to get repr(actual)."""
     out: dict[str, str] = {}

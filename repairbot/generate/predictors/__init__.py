@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from repairbot.errors import BadInput
 
 if TYPE_CHECKING:
-    from repairbot.generate.base import Predictor
+    from repairbot.models import Predictor
 
 __all__ = ["load_predictor"]
 

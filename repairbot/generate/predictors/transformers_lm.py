@@ -33,10 +33,10 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from repairbot.errors import BadInput, EnvironmentProblem
-from repairbot.generate.base import Hole
+from repairbot.models import Hole
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,8 @@ def _load(spec: str, device: str | None) -> _Loaded:
         source = str(path) if local else spec
         # transformers reads HF_HUB_OFFLINE once at import; reading it here honours a value set later.
         local_only = local or _offline()
-        hf_logging.disable_progress_bar()  # progress bars would interleave with repairbot's own output
+        # Progress bars would interleave with repairbot's own output (untyped in some transformers versions).
+        cast(Any, hf_logging).disable_progress_bar()
 
         cache = _cache_dir()
 

@@ -1,0 +1,36 @@
+"""Cases run `jobs` at a time, each result printed as a row as it comes and written as a JSON line."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+C = TypeVar("C")
+R = TypeVar("R", bound="DataclassInstance")
+
+
+def run_rows(
+    cases: Sequence[C], run: Callable[[C], R], *, jobs: int, row: Callable[[R], str], json_out: Path | None
+) -> list[R]:
+    """Run the cases `jobs` at a time; print each result's row as it comes and append it to `json_out`."""
+    results: list[R] = []
+    out = json_out.open("w", encoding="utf-8") if json_out else None
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            for res in pool.map(run, cases):
+                results.append(res)
+                print(row(res), flush=True)
+                if out:
+                    out.write(json.dumps(asdict(res)) + "\n")
+                    out.flush()
+    finally:
+        if out:
+            out.close()
+    return results
