@@ -8,7 +8,7 @@ For each project of the projects file: walk the history since `since` (newest fi
 whose message says bug fix, that change 1-3 existing non-test Python files in at most 6 hunks and add or
 change test modules, and touch nothing else but docs and change logs (a change to packaging or requirements
 would make the one virtualenv per project wrong for the case). Each candidate is verified with the project's
-virtualenv as `repairbot bench` makes it (repairbot.bench_repos): its test command, run on the buggy tree with
+virtualenv as `repairbot bench` makes it (repairbot.bench.repos): its test command, run on the buggy tree with
 the fix's tests, fails some tests (twice, the same ones) and, with the fix's sources, passes all of them, in
 under 60 s. A failing test module that does not even import on the buggy tree (the fix adds the name the test
 imports) is a new API, not a bug: rejected. Verified cases are appended to --out as they are found; every

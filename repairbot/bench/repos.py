@@ -522,10 +522,13 @@ def run_repo_case(
 
 def error_cause(message: str) -> str:
     """A short label for grouping environment errors: no paths, commands, numbers or commit ids."""
-    text = re.sub(r"\s*\([^)]*\)", "", message)  # the command, the log file: they differ from case to case
+    text = message
+    while (shorter := re.sub(r"\s*\([^()]*\)", "", text)) != text:  # the command, the log file, hints
+        text = shorter
+    text = re.sub(r" in [\w./-]+\.py\b|(?<=: )E\s+", "", text)  # which test module; pytest's "E" marker
     text = re.sub(r"(?<![\w.-])/\S+|\b[0-9a-f]{7,40}\b|\b\d+(\.\d+)?s?\b", "…", text)
     text = re.sub(r"\s+", " ", text).strip()
-    return text[:90]
+    return text[:100]
 
 
 def summary_lines(results: Sequence[RepoResult], total_s: float) -> list[str]:

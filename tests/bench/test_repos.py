@@ -277,6 +277,9 @@ def test_summary_lines_count_and_group_errors() -> None:
     assert error_cause("install command `pip install -e .` exited 1 (see /x/install.log)") == (
         "install command `pip install -e .` exited …"
     )
+    assert error_cause(
+        "test collection failed in tests/a_test.py: E   ModuleNotFoundError: No module named 'w'"
+    ) == ("test collection failed: ModuleNotFoundError: No module named 'w'")
 
 
 # ------------------------------------------------------------------------------------------------ end to end
