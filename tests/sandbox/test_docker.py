@@ -136,10 +136,13 @@ def test_container_removed_on_exit(engine: Any, tmp_path: Path, job_labels: list
 
 _OWNER = textwrap.dedent(
     """
-    import sys, time
+    import signal, sys, time
     from pathlib import Path
     from repairbot.sandbox.docker import DockerSandbox
     from repairbot.testing.runs import parse_test_cmd
+    # A shell starts background jobs with SIGINT ignored, and Python then installs no handler: the owner
+    # stands for an interactive user's process, where Ctrl-C raises KeyboardInterrupt.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     with DockerSandbox(Path(sys.argv[1]), parse_test_cmd(None), 1, image="offline", job_id=sys.argv[2]) as sb:
         print(sb.container_id, flush=True)
         time.sleep(600)
