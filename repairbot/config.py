@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from repairbot.errors import BadInput
+from repairbot.plugins import generator_names
 from repairbot.testing.runs import split_command
 
 DEFAULT_API_URL = "https://api.github.com"
@@ -153,7 +154,7 @@ class RepoConfig(BaseModel):
     max_open_prs: int = Field(default=3, ge=0, le=100)
     prs_per_hour: int = Field(default=2, ge=0, le=100)
     ignored_paths: tuple[str, ...] = ()
-    generators: tuple[Literal["rules", "mask", "tests", "llm"], ...] = ("rules", "mask", "tests")
+    generators: tuple[str, ...] = ("rules", "mask", "tests")
     image: str | None = None
     prefer: Literal["code", "test", "auto"] = "auto"
 
@@ -177,6 +178,11 @@ class RepoConfig(BaseModel):
     def _some_generator(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if not value:
             raise ValueError("name at least one generator")
+        # Plugins registered under the `repairbot.generators` entry point are as valid as the built-ins.
+        known = generator_names()
+        unknown = [name for name in value if name not in known]
+        if unknown:
+            raise ValueError(f"unknown generator {unknown[0]!r} (known: {', '.join(known)})")
         return value
 
     def watches_branch(self, branch: str, default_branch: str) -> bool:

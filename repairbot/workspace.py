@@ -14,7 +14,6 @@ rewrites a Python file of its tree in place; `check_base` tells when that happen
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 import threading
@@ -24,6 +23,7 @@ from pathlib import Path
 
 from repairbot.errors import BadInput
 from repairbot.models import Edit
+from repairbot.parsing.tree import detect_encoding
 
 _SKIP_DIRS = {
     ".git", ".hg", ".svn", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", ".nox",
@@ -78,16 +78,9 @@ def discover(root: Path) -> ProjectFiles:
     return ProjectFiles(tuple(source), tuple(tests), tuple(skipped))
 
 
-_CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
-
-
 def encoding_of(data: bytes) -> str:
-    """PEP 263: a coding cookie on one of the first two lines, else UTF-8."""
-    for line in data.splitlines()[:2]:
-        m = _CODING.match(line)
-        if m:
-            return m.group(1).decode("ascii")
-    return "utf-8"
+    """PEP 263 (a BOM or a coding cookie on one of the first two lines, else UTF-8): the parser's reading."""
+    return detect_encoding(data)
 
 
 def _decodable(data: bytes) -> bool:

@@ -95,3 +95,18 @@ def test_a_plugin_generator_repairs_through_a_plugin_sandbox(on_path: Path, tmp_
     assert "+    return [x for x in xs if x <= limit]" in report.patches[0].diff
     assert report.sandbox.startswith("local subprocesses")
     assert (root / "clip.py").read_text().count("x < limit") == 1  # no --apply: the tree is untouched
+
+
+def test_repository_config_names_plugin_generators(on_path: Path) -> None:
+    from repairbot.config import RepoConfig
+
+    assert RepoConfig.model_validate({"generators": ["rules", "flip"]}).generators == ("rules", "flip")
+
+
+def test_repository_config_refuses_an_unknown_generator() -> None:
+    from pydantic import ValidationError
+
+    from repairbot.config import RepoConfig
+
+    with pytest.raises(ValidationError, match="unknown generator 'flip'"):
+        RepoConfig.model_validate({"generators": ["flip"]})

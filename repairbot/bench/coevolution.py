@@ -4,6 +4,7 @@ false update)."""
 
 from __future__ import annotations
 
+import ast
 import json
 import tempfile
 import time
@@ -14,30 +15,20 @@ from typing import Any
 from repairbot.bench.cases import COEVOLUTION_REQUIRED, Case, load_cases, materialize_repo
 from repairbot.errors import RepairbotError
 from repairbot.models import Job, Report
+from repairbot.parsing.normalize import dump, strip_strings
 
 
 def normalized_ast(src: str | bytes) -> str:
-    """AST dump without docstrings/bare strings and without import order, for comparing test files."""
-    import ast
-
-    tree = ast.parse(src)
+    """The module's normalized form (parsing.normalize: no docstrings or bare strings) with its imports as a
+    set, for comparing test files. Raises SyntaxError when `src` does not parse."""
+    tree = strip_strings(ast.parse(src))
     for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if isinstance(body, list):
-            node.body = [  # type: ignore[attr-defined]
-                s
-                for s in body
-                if not (
-                    isinstance(s, ast.Expr)
-                    and isinstance(s.value, ast.Constant)
-                    and isinstance(s.value.value, str)
-                )
-            ] or body
         if isinstance(node, ast.ImportFrom):
             node.names.sort(key=lambda a: a.name)
     # Imports are a set: their order does not change what a test checks.
-    imports = sorted(ast.dump(s) for s in tree.body if isinstance(s, (ast.Import, ast.ImportFrom)))
-    rest = [ast.dump(s) for s in tree.body if not isinstance(s, (ast.Import, ast.ImportFrom))]
+    body = tree.body if isinstance(tree, ast.Module) else []
+    imports = sorted(dump(s) for s in body if isinstance(s, (ast.Import, ast.ImportFrom)))
+    rest = [dump(s) for s in body if not isinstance(s, (ast.Import, ast.ImportFrom))]
     return "\n".join([*imports, *rest])
 
 
