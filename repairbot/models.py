@@ -272,6 +272,7 @@ class Report:
     rounds: tuple[RoundRecord, ...] = ()
     sandbox: str = ""
     notes: tuple[str, ...] = ()
+    obsolete_tests: tuple[str, ...] = ()  # failing tests judged obsolete by an intended change (co-evolution)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -309,6 +310,7 @@ class Report:
             ],
             "sandbox": self.sandbox,
             "notes": list(self.notes),
+            "obsolete_tests": list(self.obsolete_tests),
         }
 
 

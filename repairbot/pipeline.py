@@ -567,6 +567,7 @@ class _Repair:
             rounds=tuple(self.tally.rounds),
             sandbox=self.sandbox.description,
             notes=(*self.sandbox_notes(), *notes, *dict.fromkeys(self.notes_later)),
+            obsolete_tests=tuple(sorted(self.analysis.obsolete)) if self.analysis is not None else (),
         )
 
     def with_regression_test(

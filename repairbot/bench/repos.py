@@ -33,7 +33,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from repairbot.errors import BadInput, EnvironmentProblem, RepairbotError
 from repairbot.models import Job, Location, Report
@@ -77,6 +77,27 @@ class RepoCase:
     @property
     def slug(self) -> str:
         return self.repo.replace("/", "+")
+
+    @property
+    def env_at(self) -> str:
+        return self.env_commit or self.buggy_commit
+
+
+class ProjectCase(Protocol):
+    """What the mirror and the virtualenv of a case depend on (a repair case or a co-evolution case)."""
+
+    @property
+    def repo(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def python(self) -> str: ...
+    @property
+    def install(self) -> tuple[str, ...]: ...
+    @property
+    def slug(self) -> str: ...
+    @property
+    def env_at(self) -> str: ...
 
 
 def _strings(raw: Any, field: str, where: str, *, empty: bool = False) -> tuple[str, ...]:
@@ -152,7 +173,8 @@ def parse_case(raw: Mapping[str, Any], where: str = "case") -> RepoCase:
 
 
 def is_repo_case(raw: Mapping[str, Any]) -> bool:
-    return "repo" in raw and "fix_commit" in raw
+    """A case given as coordinates in a repository (a real bug, or a real commit with obsolete tests)."""
+    return "repo" in raw and ("fix_commit" in raw or raw.get("kind") == "coevolution")
 
 
 # ------------------------------------------------------------------------------------------------ git
@@ -176,7 +198,7 @@ def _is_git_dir(path: Path) -> bool:
     return path.is_dir() and _git("-C", str(path), "rev-parse", "--git-dir", check=False).returncode == 0
 
 
-def find_mirror(case: RepoCase, mirrors: Path | None, cache: Path) -> Path:
+def find_mirror(case: ProjectCase, mirrors: Path | None, cache: Path) -> Path:
     """The git repository holding the case's commits: under `mirrors` as owner+name (or owner+name/repo,
     owner/name, with or without .git), else a bare clone of `url` made once under the cache."""
     owner, name = case.repo.split("/")
@@ -255,8 +277,8 @@ def find_python(version: str) -> str:
                              hint=f"install python{version} or change the case's python")  # fmt: skip
 
 
-def env_key(case: RepoCase) -> str:
-    text = json.dumps([case.repo, case.python, list(case.install), case.env_commit or case.buggy_commit])
+def env_key(case: ProjectCase) -> str:
+    text = json.dumps([case.repo, case.python, list(case.install), case.env_at])
     return f"{case.slug}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
 
@@ -268,7 +290,7 @@ def venv_environ(venv: Path) -> dict[str, str]:
     return env
 
 
-def ensure_env(case: RepoCase, mirror: Path, home: Path) -> Path:
+def ensure_env(case: ProjectCase, mirror: Path, home: Path) -> Path:
     """The case's virtualenv under `home` (made once: `python -m venv`, then the install commands run in the
     tree at env_commit); returns its directory. A failed install is an EnvironmentProblem naming the log."""
     venv = home / "venv"
@@ -276,7 +298,7 @@ def ensure_env(case: RepoCase, mirror: Path, home: Path) -> Path:
     if marker.is_file():
         return venv
     tree = home / "tree"
-    checkout(mirror, tree, case.env_commit or case.buggy_commit)
+    checkout(mirror, tree, case.env_at)
     shutil.rmtree(venv, ignore_errors=True)
     python = find_python(case.python)
     log = home / "install.log"
@@ -305,7 +327,7 @@ def ensure_env(case: RepoCase, mirror: Path, home: Path) -> Path:
                     f"{case.repo}: install command `{cmd}` exited {proc.returncode} (see {log})"
                 )
     made_from = {"repo": case.repo, "python": case.python, "install": list(case.install),
-                 "env_commit": case.env_commit or case.buggy_commit}  # fmt: skip
+                 "env_commit": case.env_at}  # fmt: skip
     marker.write_text(json.dumps(made_from), encoding="utf-8")
     return venv
 
@@ -333,9 +355,9 @@ class Prepared:
 
 
 @contextlib.contextmanager
-def prepared(case: RepoCase, mirrors: Path | None, cache: Path, *, fixed: bool = False) -> Iterator[Prepared]:
-    """Materialize `case` (the buggy tree with the fix's tests; with `fixed`, the fix's sources too) in the
-    tree of its virtualenv, holding that virtualenv's lock until the block ends."""
+def project_env(case: ProjectCase, mirrors: Path | None, cache: Path) -> Iterator[tuple[Path, Path, Path]]:
+    """(mirror, tree, virtualenv) of the case's project, the virtualenv made once, holding its lock until the
+    block ends: the tree is the one the editable install points at, for the caller to check out."""
     cache.mkdir(parents=True, exist_ok=True)
     mirror = find_mirror(case, mirrors, cache)
     home = cache / "envs" / env_key(case)
@@ -344,16 +366,23 @@ def prepared(case: RepoCase, mirrors: Path | None, cache: Path, *, fixed: bool =
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             venv = ensure_env(case, mirror, home)
-            tree = home / "tree"
-            checkout(mirror, tree, case.buggy_commit)
-            overlay(tree, case.fix_commit, case.test_files)
-            reference = {p: file_at(tree, case.fix_commit, p) for p in case.src_files}
-            buggy = {p: file_at(tree, case.buggy_commit, p) for p in case.src_files}
-            if fixed:
-                overlay(tree, case.fix_commit, case.src_files)
-            yield Prepared(tree, venv, venv_argv(case.test_cmd, venv), reference, buggy)
+            yield mirror, home / "tree", venv
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def prepared(case: RepoCase, mirrors: Path | None, cache: Path, *, fixed: bool = False) -> Iterator[Prepared]:
+    """Materialize `case` (the buggy tree with the fix's tests; with `fixed`, the fix's sources too) in the
+    tree of its virtualenv, holding that virtualenv's lock until the block ends."""
+    with project_env(case, mirrors, cache) as (mirror, tree, venv):
+        checkout(mirror, tree, case.buggy_commit)
+        overlay(tree, case.fix_commit, case.test_files)
+        reference = {p: file_at(tree, case.fix_commit, p) for p in case.src_files}
+        buggy = {p: file_at(tree, case.buggy_commit, p) for p in case.src_files}
+        if fixed:
+            overlay(tree, case.fix_commit, case.src_files)
+        yield Prepared(tree, venv, venv_argv(case.test_cmd, venv), reference, buggy)
 
 
 # ------------------------------------------------------------------------------------------------ scoring
@@ -580,6 +609,14 @@ def default_mirrors() -> Path | None:
     return Path(env) if env else None
 
 
+def resolve_mirrors(mirrors: Path | None) -> Path | None:
+    """--mirrors, else $REPAIRBOT_MIRRORS; a directory that does not exist is bad input."""
+    mirrors = mirrors or default_mirrors()
+    if mirrors is not None and not mirrors.is_dir():
+        raise BadInput(f"--mirrors {mirrors}: no such directory")
+    return mirrors
+
+
 def run_repo_bench(
     raw_cases: Sequence[Mapping[str, Any]],
     *,
@@ -597,9 +634,7 @@ def run_repo_bench(
     from repairbot.bench.rows import run_rows
 
     cases = [parse_case(c, f"{source}: case {n}") for n, c in enumerate(raw_cases, 1)]
-    mirrors = mirrors or default_mirrors()
-    if mirrors is not None and not mirrors.is_dir():
-        raise BadInput(f"--mirrors {mirrors}: no such directory")
+    mirrors = resolve_mirrors(mirrors)
     cache = (cache or default_cache()).resolve()
     start = time.monotonic()
     print(f"{'case':<44} {'result':<10} {'time':>7} {'ttfp':>6} {'NPC':>5} {'valid.':>6} loc  detail",

@@ -125,7 +125,8 @@ def run_bench(
     mirrors: Path | None = None,
     cache: Path | None = None,
 ) -> int:
-    from repairbot.bench.repos import is_repo_case, run_repo_bench
+    from repairbot.bench.repo_coevolution import is_commit_case, parse_commit_case, run_commit_bench
+    from repairbot.bench.repos import default_cache, is_repo_case, resolve_mirrors, run_repo_bench
 
     cases = load_cases(path, required=("id",))
     coevolution = any(is_coevolution(c) for c in cases) and not any(is_repo_case(c) for c in cases)
@@ -137,6 +138,13 @@ def run_bench(
         cases = [c for c in cases if any(c["id"] == o or c["id"].endswith(o) for o in only)]
         if not cases:
             raise BadInput(f"no case matches --only {','.join(only)}")
+    if any(is_commit_case(c) for c in cases):  # real commits that made tests obsolete (repository form)
+        if not all(is_commit_case(c) for c in cases):
+            raise BadInput(f"{path}: mixes coevolution cases with other kinds (one kind per file)")
+        commits = [parse_commit_case(c, f"{path}: case {n}") for n, c in enumerate(cases, 1)]
+        return run_commit_bench(commits, budget=budget, jobs=jobs, sandbox=sandbox,
+                                mirrors=resolve_mirrors(mirrors), cache=(cache or default_cache()).resolve(),
+                                json_out=json_out, llm_url=llm_url)  # fmt: skip
     if any(is_repo_case(c) for c in cases):  # coordinates of a real project (repository form)
         return run_repo_bench(cases, source=path, budget=budget, jobs=jobs, sandbox=sandbox,
                               mirrors=mirrors, cache=cache, json_out=json_out, predictor=predictor,
