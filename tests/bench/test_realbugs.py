@@ -8,6 +8,7 @@ from pathlib import Path
 import jsonschema
 
 from repairbot.bench.repos import parse_case
+from tests.support.held_out import HELD_OUT
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "bench" / "repo-case.schema.json").read_text(encoding="utf-8"))
@@ -23,39 +24,4 @@ def test_realbugs_dev_set_is_valid_and_verified_shape() -> None:
     assert len({raw["id"] for raw in lines}) == len(lines)
     assert len({raw["repo"] for raw in lines}) >= 8
     assert {raw["hunks"] == 1 for raw in lines} == {True, False}  # single- and multi-hunk cases
-    held_out = set(
-        [
-            "youtube-dl",
-            "thefuck",
-            "tqdm",
-            "cookiecutter",
-            "httpie",
-            "pysnooper",
-            "humanize",
-            "cachetools",
-            "toolz",
-            "boltons",
-            "tenacity",
-            "itsdangerous",
-            "click",
-            "prettytable",
-            "marshmallow",
-            "attrs",
-            "pyparsing",
-            "loguru",
-            "structlog",
-            "more-itertools",
-            "ansible",
-            "black",
-            "fastapi",
-            "keras",
-            "luigi",
-            "matplotlib",
-            "pandas",
-            "sanic",
-            "scrapy",
-            "spacy",
-            "tornado",
-        ]
-    )
-    assert not {raw["repo"].split("/")[1].lower() for raw in lines} & held_out
+    assert not {raw["repo"].split("/")[1].lower() for raw in lines} & HELD_OUT
