@@ -548,7 +548,8 @@ def main() -> int:
                 continue
             if found_case["deselect"] or found_case["dropped"]:
                 deselect = [*found_case["deselect"], *found_case["dropped"]]
-                raw["test_cmd"] += "".join(f" --deselect {shlex.quote(n)}" for n in deselect)
+                # One word each: repairbot's runner takes words naming existing paths as the selection.
+                raw["test_cmd"] += "".join(f" {shlex.quote('--deselect=' + n)}" for n in deselect)
             if found_case["deselect"]:
                 raw["notes"] += f" [{len(found_case['deselect'])} test(s) failing at the parent deselected]"
             if found_case["dropped"]:

@@ -4,6 +4,7 @@ environments that projects.json declares, varied, and no held-out project."""
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import jsonschema
@@ -36,6 +37,9 @@ def test_realcommits_cases_are_valid_and_varied() -> None:
     assert len({c.repo for c in cases}) >= MIN_REPOS
     for case in cases:
         assert case.commit != case.parent and case.test_cmd.startswith("python -m pytest ")
+        # repairbot's runner takes words naming existing paths as the test selection: a deselected id is
+        # one word with its option.
+        assert "--deselect" not in shlex.split(case.test_cmd), case.id
         assert not any(is_test_path(p) for p in case.src_files), case.id
         assert not set(case.src_files) & set(case.test_files), case.id
     kinds = {k for c in cases for k in c.change_kinds.values()}
