@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from repairbot.generate.learned import callee_alternatives, order_guards
 from repairbot.generate.operators import operator_alternatives
 from repairbot.models import Hole
 from repairbot.parsing.scope import CONTAINERS, NameInfo, ScopeFacts
 
-# Well-known pairs of callables that are easy to confuse.
+# Well-known pairs of callables that are easy to confuse (a catalogue; the pairs real fixes made come first:
+# learned.callee_alternatives).
 CALLABLE_PAIRS: dict[str, tuple[str, ...]] = {
     "any": ("all",),
     "all": ("any",),
@@ -92,7 +94,7 @@ def value_names(facts: ScopeFacts, original: str = "") -> list[NameInfo]:
 
 
 def pairs(name: str) -> tuple[str, ...]:
-    return CALLABLE_PAIRS.get(name, ())
+    return callee_alternatives(name, CALLABLE_PAIRS.get(name, ()))
 
 
 def _dedup(items: Sequence[str], exclude: str, limit: int) -> tuple[str, ...]:
@@ -134,17 +136,7 @@ def donor_pool(
         funcs = [n.name for n in facts.names if "callable" in n.types]
         items = [*pairs(original), *facts.callables, *funcs, *BUILTIN_CALLABLES]
     elif kind == "cond":
-        # Loop variables bound inside the statement are poor guards; collections and flags make good ones.
-        guards = sorted(
-            names,
-            key=lambda n: (
-                n.distance,
-                n.kind in ("loopvar", "compvar"),
-                "consumed" not in n.types,
-                not (n.types & _GUARDS),
-                -n.count,
-            ),
-        )
+        guards = sorted(names, key=guard_order)
         items = _conditions(guards[:10])
     elif kind == "stmt":
         stale, updated = carried
@@ -156,16 +148,41 @@ def donor_pool(
     return _dedup(items, original, limit)
 
 
+# Guard forms per shape of name, written as the fix corpus counts them (`X` a name); the order they are tried
+# in is how often real fixes added that form (learned.order_guards).
+_NONE_GUARDS = ("X is_not None", "X is None", "X", "not X")
+_NUMBER_GUARDS = ("X == 0", "X", "not X", "X > 0", "X < 0", "X != 0")
+_OTHER_GUARDS = ("X", "not X", "X is_not None", "X is None")
+
+
+def guard_order(n: NameInfo) -> tuple[object, ...]:
+    """Names to build guards from, best first: loop variables bound inside the statement are poor guards;
+    collections drained as the code runs, and other collections and flags, make good ones."""
+    return (
+        n.distance,
+        n.kind in ("loopvar", "compvar"),
+        "consumed" not in n.types,
+        not (n.types & _GUARDS),
+        -n.count,
+    )
+
+
+def collection_order(n: NameInfo) -> tuple[object, ...]:
+    """Collections to add a missing update to: membership-tested ones first (`seen.add(x)`)."""
+    return ("member" not in n.types, n.distance, -n.count)
+
+
 def _conditions(names: Sequence[NameInfo]) -> list[str]:
     out: list[str] = []
     for n in names:
-        x = n.name
+        forms: tuple[str, ...]
         if ("none" in n.types or "object" in n.types) and not n.types & CONTAINERS:
-            out += [f"{x} is not None", f"{x} is None", x, f"not {x}"]
+            forms = _NONE_GUARDS
         elif "number" in n.types and not n.types & CONTAINERS:
-            out += [f"{x} == 0", x, f"not {x}", f"{x} > 0", f"{x} < 0", f"{x} != 0"]
+            forms = _NUMBER_GUARDS
         else:
-            out += [x, f"not {x}", f"{x} is not None", f"{x} is None"]
+            forms = _OTHER_GUARDS
+        out += order_guards([(f.replace("X", n.name, 1).replace("is_not", "is not"), f) for f in forms])
     return out
 
 
@@ -175,8 +192,7 @@ def _statements(facts: ScopeFacts, names: Sequence[NameInfo], *, in_loop: bool) 
     """
     values = [n for n in names if not (n.types & {"list", "set", "deque", "dict", "callable"})][:6]
     updates: list[str] = []
-    # Membership-tested collections first: a missing `seen.add(x)` is the classic omission.
-    colls = sorted(names[:16], key=lambda n: ("member" not in n.types, n.distance, -n.count))
+    colls = sorted(names[:16], key=collection_order)
     for coll in colls:
         if "set" in coll.types or ("member" in coll.types and not coll.types & {"list", "deque", "str"}):
             updates += [f"{coll.name}.add({v.name})" for v in values]

@@ -184,4 +184,4 @@ def match_fix(
     return FixResult(whole, per)
 
 
-__all__ = ["MATCHER_VERSION", "Expected", "HunkResult", "RuleResult", "FixResult", "match_edit", "match_fix", "token_key"]
+__all__ = ["MATCHER_VERSION", "Expected", "FixResult", "HunkResult", "RuleResult", "match_edit", "match_fix", "token_key"]

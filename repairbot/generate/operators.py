@@ -3,6 +3,8 @@ operator-mutation patterns and for `<mask:op>` holes)."""
 
 from __future__ import annotations
 
+from repairbot.generate.learned import order_operators
+
 _OP_GROUPS: tuple[tuple[str, ...], ...] = (
     ("<", "<=", ">", ">=", "==", "!="),
     ("==", "!=", "is", "is not", "<", ">"),
@@ -15,7 +17,7 @@ _OP_GROUPS: tuple[tuple[str, ...], ...] = (
     ("&=", "|=", "^=", "<<=", ">>="),
     ("-", "+", "~"),
 )
-# Nearest confusions first: an off-by-one comparison beats a reversed one.
+# The confusions considered for each operator; the order they are tried in is learned (operator_alternatives).
 _OP_NEAR: dict[str, tuple[str, ...]] = {
     "<": ("<=", ">", "!=", ">=", "=="),
     "<=": ("<", ">=", "==", ">", "!="),
@@ -56,10 +58,15 @@ _OP_NEAR: dict[str, tuple[str, ...]] = {
 
 
 def operator_alternatives(op: str) -> tuple[str, ...]:
+    """The operators `op` may be confused with, in the order real fixes replaced `op` by them (the fix corpus,
+    rules/learned.json)."""
     op = " ".join(op.split())
+    options: tuple[str, ...] = ()
     if op in _OP_NEAR:
-        return _OP_NEAR[op]
-    for group in _OP_GROUPS:
-        if op in group:
-            return tuple(o for o in group if o != op)
-    return ()
+        options = _OP_NEAR[op]
+    else:
+        for group in _OP_GROUPS:
+            if op in group:
+                options = tuple(o for o in group if o != op)
+                break
+    return tuple(order_operators(op, options))

@@ -29,6 +29,8 @@ from tree_sitter import Node, QueryCursor
 
 from repairbot.errors import BadInput, EnvironmentProblem
 from repairbot.generate import donors as donors_mod
+from repairbot.generate.learned import order_literals
+from repairbot.generate.learned import wrappers as learned_wrappers
 from repairbot.generate.operators import operator_alternatives
 from repairbot.parsing.scope import ScopeFacts, scope_facts
 from repairbot.parsing.tree import (
@@ -69,6 +71,13 @@ class Rule:
     path: Path | None = None
     # Failure symptom -> multiplier on the prior (unbounded recursion makes a base-case rule likelier).
     symptoms: Mapping[str, float] = field(default_factory=dict)
+    source: tuple[str, ...] = ()  # catalogue patterns and real fix commits (owner/repo@sha) it stands for
+    negatives: tuple[str, ...] = ()  # code it must not fire on (and <id>.negative.py beside the file)
+
+    def negative_examples(self) -> tuple[str, ...]:
+        own = self.path.with_suffix(".negative.py") if self.path is not None else None
+        extra = (own.read_text(encoding="utf-8"),) if own is not None and own.is_file() else ()
+        return (*self.negatives, *extra)
 
     def templates(self, *, holes: bool) -> tuple[str, ...]:
         """The templates with holes (mask generator) or without (rules generator)."""
@@ -174,6 +183,8 @@ def load_rule(path: Path) -> Rule:
         prior=float(data["prior"]),
         path=path,
         symptoms={k: float(v) for k, v in data.get("symptoms", {}).items()},
+        source=tuple(data.get("source", ())),
+        negatives=tuple(data.get("negatives", ())),
     )
 
 
@@ -391,7 +402,7 @@ def fn_literals(env: Env, node: Node) -> list[Alt]:
             )
         else:
             out = [{"list": "[]", "tuple": "()", "set": "set()", "dictionary": "{}"}[node.type]]
-    seen = [o for i, o in enumerate(out) if o != text and o not in out[:i]]
+    seen = order_literals(text, [o for i, o in enumerate(out) if o != text and o not in out[:i]])
     return [(o, 1.0 / (1.0 + 0.15 * i)) for i, o in enumerate(seen)]
 
 
@@ -438,6 +449,13 @@ def fn_text(env: Env, node: Node) -> list[Alt]:
     return [(env.src.text(node), 1.0)]
 
 
+def fn_wrappers(env: Env, node: Node) -> list[Alt]:
+    """The expression inside the wrapping calls real fixes added most often (`len($)`, `max(0,$)`)."""
+    text = env.src.text(node)
+    return [(form.replace(",", ", ").replace("$", text, 1), 1.0 / (1.0 + 0.15 * i))
+            for i, (form, _) in enumerate(learned_wrappers())]  # fmt: skip
+
+
 FUNCTIONS: dict[str, Callable[[Env, Node], list[Alt]]] = {
     "inc": fn_inc,
     "dec": fn_dec,
@@ -451,6 +469,7 @@ FUNCTIONS: dict[str, Callable[[Env, Node], list[Alt]]] = {
     "pairs": fn_pairs,
     "elements": fn_elements,
     "text": fn_text,
+    "wrappers": fn_wrappers,
 }
 
 # ----------------------------------------------------------------------------------------- templates

@@ -9,15 +9,17 @@ score the next location could still reach), after the cheap gates: syntax and a 
 from __future__ import annotations
 
 import heapq
+import logging
 import math
 import re
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from tree_sitter import Node
 
 from repairbot.generate.donors import DonorPredictor, donor_pool
+from repairbot.generate.learned import learned
 from repairbot.generate.patterns import (
     Expansion,
     HoleSlot,
@@ -38,6 +40,8 @@ from repairbot.parsing.normalize import region_key
 from repairbot.parsing.tree import Source, enclosing_function, statement_at, syntax_ok
 
 FILLS_PER_HOLE = 25
+HISTORY_SECONDS = 10.0  # at most this long reading the project's own past fixes (once per HEAD)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,16 +207,11 @@ def _identifiers(node: Node) -> list[Node]:
 
 
 # How a failing test failed says which fix families are likelier: a hang points at loop conditions and
-# updates, unbounded recursion at arguments and base cases, an IndexError at bounds, a None at a guard.
-# Multipliers on the rule prior, weighted by the share of failing tests that show the symptom.
-SYMPTOM_FAMILIES: dict[str, dict[str, float]] = {
-    "hang": {"mutate-conditional-expression": 1.5, "insert-missing-statement": 1.3, "mutate-operator": 1.2},
-    "recursion": {"mutate-method-invocation": 1.3, "mutate-arithmetic": 1.3, "mutate-index-bound": 1.3,
-                  "mutate-conditional-expression": 1.2, "insert-null-check": 1.2},
-    "index": {"mutate-index-bound": 1.4, "mutate-range-bound": 1.4, "insert-null-check": 1.3,
-              "mutate-conditional-expression": 1.2, "mutate-operator": 1.1},
-    "none": {"insert-null-check": 1.5, "mutate-return-stmt": 1.3, "mutate-conditional-expression": 1.2},
-}  # fmt: skip
+# updates, unbounded recursion at arguments and base cases, an IndexError at bounds, a None at a guard. The
+# multipliers on the rule prior are learned from the fix corpus (fixes whose subject names the symptom,
+# rules/learned.json), weighted by the share of failing tests that show the symptom.
+def symptom_families() -> Mapping[str, Mapping[str, float]]:
+    return learned().symptoms
 
 
 def symptom(outcome: TestOutcome) -> str:
@@ -238,10 +237,11 @@ def rule_weights(rules: Sequence[Rule], failing: Sequence[TestOutcome]) -> dict[
         kind = symptom(outcome)
         shares[kind] = shares.get(kind, 0.0) + 1.0 / len(failing)
     weights: dict[str, float] = {}
+    families = symptom_families()
     for rule in rules:
         w = 1.0
         for kind, share in shares.items():
-            w += (SYMPTOM_FAMILIES.get(kind, {}).get(rule.family, 1.0) - 1.0) * share
+            w += (families.get(kind, {}).get(rule.family, 1.0) - 1.0) * share
             w += (rule.symptoms.get(kind, 1.0) - 1.0) * share
         weights[rule.id] = max(w, 0.05)
     return weights
@@ -283,6 +283,8 @@ class _PatternGenerator:
         if not rules or ctx.limit <= 0:
             return
         weights = rule_weights(rules, ctx.failing)
+        for rule_id, w in self._history(ctx, rules).items():
+            weights[rule_id] = weights.get(rule_id, 1.0) * w
         top_prior = max(r.prior * weights.get(r.id, 1.0) for r in rules)
         locs = self._locations(ctx)
         predictors = self.predictors(ctx)
@@ -318,6 +320,17 @@ class _PatternGenerator:
                         return
             if out_of_time:
                 return
+
+    def _history(self, ctx: GenerationContext, rules: Sequence[Rule]) -> Mapping[str, float]:
+        """The project's own past fixes raise the rules that made them (read once per HEAD, a bounded time)."""
+        from repairbot.generate.history import history_priors
+
+        stop_at = ctx.extras.get("generation_deadline")
+        left = stop_at - time.monotonic() if isinstance(stop_at, float) else 60.0
+        found = history_priors(ctx.job.root, rules, seconds=max(0.5, min(HISTORY_SECONDS, 0.2 * left)))
+        if found.note:
+            log.info("%s", found.note)
+        return found.weights
 
     def _source_of(self, ctx: GenerationContext, path: str, cache: dict[str, Source | None]) -> Source | None:
         return cache[path] if path in cache else self._source(ctx, path, cache)
