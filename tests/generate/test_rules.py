@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import re
 from pathlib import Path
 
 import pytest
 
+from repairbot.generate.fixmatch import proposals_at
 from repairbot.generate.patterns import default_rules_dir, load_rules
 from repairbot.generate.rules import MaskGenerator, RulesGenerator
 from repairbot.models import GenerationContext, Job, Location, Snapshot
-from repairbot.parsing.tree import parse, syntax_ok
+from repairbot.parsing.tree import Source, parse, syntax_ok
 
 RULES = load_rules()
 RULE_IDS = [r.id for r in RULES]
@@ -58,6 +62,56 @@ def test_rule_example(rule_id: str, tmp_path: Path) -> None:
     assert expected in outputs, (
         f"no candidate of {rule_id} equals {rule_id}.fixed.py ({len(outputs)} candidates)"
     )
+
+
+CATALOGUES = ("TBar:", "TSSB-3M:", "PySStuBs:", "Getafix:")
+COMMIT_REF = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{7,40}$")
+
+
+def _corpus_commits() -> set[str]:
+    path = default_rules_dir().parents[1] / "bench" / "fixcorpus" / "corpus.jsonl"
+    if not path.is_file():
+        return set()
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    return {f"{r['repo']}@{r['sha'][:n]}" for r in rows for n in (7, 8, 10, 12, 40)}
+
+
+@pytest.mark.parametrize("rule_id", RULE_IDS)
+def test_rule_names_its_source(rule_id: str) -> None:
+    """A published catalogue pattern, or real fix commits of the fix corpus that it makes."""
+    rule = next(r for r in RULES if r.id == rule_id)
+    assert rule.source, f"{rule_id}: no `source`"
+    commits = _corpus_commits()
+    for item in rule.source:
+        if COMMIT_REF.match(item):
+            assert not commits or item in commits, f"{rule_id}: {item} is not a commit of the fix corpus"
+        else:
+            assert item.startswith(CATALOGUES), f"{rule_id}: source {item!r} is neither a catalogue nor a commit"
+
+
+@pytest.mark.parametrize("rule_id", RULE_IDS)
+def test_rule_does_not_fire_on_its_negative_examples(rule_id: str) -> None:
+    """Code the rule must leave alone: not one candidate of it anywhere in its negative examples."""
+    rule = next(r for r in RULES if r.id == rule_id)
+    negatives = rule.negative_examples()
+    assert negatives, f"{rule_id}: no negative example ({rule_id}.negative.py or `negatives`)"
+    for i, code in enumerate(negatives):
+        data = code.encode()
+        assert syntax_ok(data), f"{rule_id}: negative example {i} does not parse"
+        src = Source.of(data)
+        props = proposals_at(src, "negative.py", range(1, data.count(b"\n") + 2), [rule])
+        assert not props, f"{rule_id} fires on its negative example {i}: {[p.description for p in props[:3]]}"
+
+
+def test_a_rule_that_fires_on_its_negative_fails_the_check(tmp_path: Path) -> None:
+    """The negative-example check can fail: a copy of a rule whose negative is its own positive example."""
+    rule = next(r for r in RULES if r.id == "comparison-operator")
+    positive = (default_rules_dir() / "comparison-operator.py").read_text(encoding="utf-8")
+    bad = dataclasses.replace(rule, negatives=(positive,), path=tmp_path / "bad.yml")
+    with pytest.raises(AssertionError, match="fires on its negative example 0"):
+        src = Source.of(bad.negative_examples()[0].encode())
+        props = proposals_at(src, "negative.py", range(1, positive.count("\n") + 2), [bad])
+        assert not props, f"bad fires on its negative example 0: {len(props)}"
 
 
 def test_no_candidate_adds_an_identity_operation(tmp_path: Path) -> None:

@@ -1,0 +1,4 @@
+def build(options):
+    if options:
+        return make(**options)
+    return make(key=None)

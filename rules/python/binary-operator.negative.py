@@ -1,0 +1,2 @@
+def largest(a, b):
+    return max(a, b)

@@ -1,0 +1,2 @@
+def missing(value):
+    return value is None

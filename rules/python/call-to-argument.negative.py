@@ -1,0 +1,3 @@
+def stamp(record):
+    record.update(created=now())
+    return record

@@ -1,0 +1,2 @@
+def fetch_json(session, url):
+    return session.get(url).json()

@@ -1,0 +1,3 @@
+def drain(queue):
+    while queue:
+        queue.pop()

@@ -1,0 +1,2 @@
+def stamp():
+    return now()

@@ -1,0 +1,2 @@
+def defaults():
+    return {"retries": [3]}

@@ -1,0 +1,4 @@
+def reset():
+    count = 0
+    label = "none"
+    return None

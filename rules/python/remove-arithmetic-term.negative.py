@@ -1,0 +1,2 @@
+def flags(a, b):
+    return a | b

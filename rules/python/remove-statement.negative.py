@@ -1,0 +1,2 @@
+def fail(reason):
+    raise ValueError(reason)

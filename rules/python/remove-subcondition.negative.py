@@ -1,0 +1,4 @@
+def ready(job):
+    if job.done:
+        return not job.failed
+    return False

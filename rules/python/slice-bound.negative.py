@@ -1,0 +1,2 @@
+def head(xs):
+    return xs[0]

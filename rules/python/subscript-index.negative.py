@@ -1,0 +1,2 @@
+def config(options):
+    return options["path"], options[1:]

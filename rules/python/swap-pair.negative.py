@@ -1,0 +1,2 @@
+def triple(a, b, c):
+    return a, b, c

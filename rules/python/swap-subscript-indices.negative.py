@@ -1,0 +1,2 @@
+def cell(grid, i):
+    return grid[i]

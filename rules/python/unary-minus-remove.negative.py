@@ -1,0 +1,2 @@
+def flip(x):
+    return not x

@@ -1,0 +1,4 @@
+class Counter:
+    def reset(self, value):
+        self.total = value
+        label = None

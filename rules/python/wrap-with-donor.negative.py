@@ -1,0 +1,3 @@
+def defaults():
+    x = None
+    return "none"
