@@ -1,3 +1,0 @@
-def arrival(times, stop, delay):
-    depart = times.get(stop, 0)
-    return depart + delay

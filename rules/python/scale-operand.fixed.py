@@ -1,2 +1,0 @@
-def side_error(area, side):
-    return abs(area - side ** 2)

@@ -1,2 +1,0 @@
-def is_newer(version, installed):
-    return version < installed

@@ -1,4 +1,0 @@
-def already_sorted(seq):
-    if len(seq) == 0:
-        return True
-    return all(a <= b for a, b in zip(seq, seq[1:]))
