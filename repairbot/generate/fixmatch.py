@@ -20,27 +20,17 @@ from repairbot.parsing.tree import Source, line_end, line_start, statement_at
 
 MATCHER_VERSION = "1"
 
-# A necessary condition for two regions to be equal after normalization, cheap enough for every candidate:
-# the token sequence without layout, comments, parentheses and commas, string literals by their content.
-_TOKEN = re.compile(
-    rb"""(?P<str>[rRbBuUfF]{0,3}(?:\"\"\"(?:\\.|[^\\])*?\"\"\"|'''(?:\\.|[^\\])*?'''|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'))"""
-    rb"""|(?P<com>\#[^\n]*)|(?P<ws>\s+|\\\r?\n)|(?P<tok>\w+|[^\s\w])""",
-    re.DOTALL,
-)
+# A necessary condition for two regions to be equal after normalization, cheap enough for every candidate (all
+# C-level passes): one quote character, no comments, no layout, parentheses, commas or line continuations.
+# Applied alike to both sides, it can only merge texts that differ (the AST comparison then decides), not
+# separate ones that normalize alike, but for quoting of strings that hold quotes and implicit concatenation.
+_COMMENT = re.compile(rb"#[^\n]*")
+_LAYOUT = re.compile(rb"[\s(),\\]+")
+_QUOTES = bytes.maketrans(b"'", b'"')
 
 
-def token_key(region: bytes) -> tuple[bytes, ...]:
-    out: list[bytes] = []
-    for m in _TOKEN.finditer(region):
-        kind = m.lastgroup
-        if kind == "str":
-            s = m.group()
-            q = min(i for i in (s.find(b'"'), s.find(b"'")) if i >= 0)
-            width = 3 if s[q : q + 3] in (b'"""', b"'''") else 1
-            out.append(b"S" + s[:q].lower().replace(b"u", b"") + b":" + s[q + width : len(s) - width])
-        elif kind == "tok" and m.group() not in (b"(", b")", b","):
-            out.append(m.group())
-    return tuple(out)
+def token_key(region: bytes) -> bytes:
+    return _LAYOUT.sub(b"", _COMMENT.sub(b"", region.translate(_QUOTES)))
 
 
 class Expected:
@@ -58,18 +48,19 @@ class Expected:
             s += 1
         self.prefix = p
         self.suffix = s
-        self._regions: dict[tuple[int, int], tuple[bytes, ...]] = {}
+        self._regions: dict[tuple[int, int], bytes] = {}
         self._key: str | None = None
 
     def equals(self, start: int, end: int, text: bytes) -> bool:
         """Does the buggy file with bytes [start, end) replaced by `text` equal the expected one?"""
         b = self.buggy
+        # Outside the union of the candidate's edit and the expected change, both are the buggy file.
         lo = line_start(b, min(self.prefix, start))
         hi = max(len(b) - self.suffix, end)
         hi = line_end(b, hi - 1) if hi > lo else hi
-        delta = len(self.expected) - len(b)
         want = self._regions.get((lo, hi))
         if want is None:
+            delta = len(self.expected) - len(b)
             want = self._regions[(lo, hi)] = token_key(self.expected[lo : hi + delta])
         if token_key(b[lo:start] + text + b[end:hi]) != want:
             return False
@@ -123,10 +114,11 @@ def match_edit(
     path: str = "x.py",
     *,
     keep_fills: bool = False,
+    source: Source | None = None,
 ) -> HunkResult:
     """The rules with one candidate, at the statements of `hunks`, that equals the buggy file with exactly
     those hunks applied."""
-    src = Source.of(buggy)
+    src = source if source is not None else Source.of(buggy)
     lines = sorted({ln for h in hunks for ln in h.buggy_lines()})
     expected = Expected(buggy, apply_hunks(buggy, fixed, hunks))
     props = proposals_at(src, path, lines, rules)
@@ -175,13 +167,23 @@ def match_fix(
     *,
     keep_fills: bool = False,
 ) -> FixResult:
-    whole = match_edit(buggy, fixed, hunks, rules, path, keep_fills=keep_fills)
+    src = Source.of(buggy)  # one parse and one scope index for all the edits
+    whole = match_edit(buggy, fixed, hunks, rules, path, keep_fills=keep_fills, source=src)
     per = (
-        [match_edit(buggy, fixed, [h], rules, path, keep_fills=keep_fills) for h in hunks]
+        [match_edit(buggy, fixed, [h], rules, path, keep_fills=keep_fills, source=src) for h in hunks]
         if len(hunks) > 1
         else []
     )
     return FixResult(whole, per)
 
 
-__all__ = ["MATCHER_VERSION", "Expected", "FixResult", "HunkResult", "RuleResult", "match_edit", "match_fix", "token_key"]
+__all__ = [
+    "MATCHER_VERSION",
+    "Expected",
+    "FixResult",
+    "HunkResult",
+    "RuleResult",
+    "match_edit",
+    "match_fix",
+    "token_key",
+]

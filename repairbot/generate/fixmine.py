@@ -1,7 +1,8 @@
 """Small bug-fix commits mined from git history: the selection shared by the fix corpus (scripts/fixcorpus.py)
 and by the repository-history priors of a repair (repairbot/generate/priors.py).
 
-A commit is a small fix when its subject says so (fix, bug, wrong, typo, crash, regression, ...) and not that it
+A commit is a small fix when its subject says so (fix, bug, wrong, typo, crash, regression, ...) and not
+that it
 is a refactoring, style or release change; when it changes exactly one Python source file that is not a test
 (tests and other files may change with it); and when that file's change is 1 to 3 hunks of few lines, each of
 which changes the file's code (docstrings, comments and layout are not code) and both versions parse.
@@ -275,7 +276,9 @@ def select(git: Git, repo: str, candidates: Iterable[LogCandidate]) -> Iterator[
     seen: set[bytes] = set()
     for cand in candidates:
         try:
-            diff = git.run("diff", "-U0", "--no-color", "--no-ext-diff", cand.parent, cand.sha, "--", cand.path)
+            diff = git.run(
+                "diff", "-U0", "--no-color", "--no-ext-diff", cand.parent, cand.sha, "--", cand.path
+            )
         except subprocess.CalledProcessError:
             continue
         body = diff[diff.find(b"\n@@") :]

@@ -1,7 +1,8 @@
 """Repository-history priors (Getafix-style): the fix patterns a project used in its own past small fixes are
 likelier for its next bug.
 
-The project's fix commits reachable from HEAD are mined with the fix corpus's selection (fixmine), newest first;
+The project's fix commits reachable from HEAD are mined with the fix corpus's selection (fixmine), newest
+first;
 each one's producing rules are found with the corpus's matcher (fixmatch) and cached by commit. A rule's
 multiplier is its rate among those fixes, shrunk towards its corpus-wide rate (rules/learned.json), over that
 corpus-wide rate. Only history before HEAD is read: a repair of a checkout at a bug's parent commit never sees
@@ -99,8 +100,13 @@ def history_priors(root: Path, rules: Sequence[Rule], *, seconds: float = 10.0) 
     if git_dir is None:
         return HistoryPriors(note="no git history: rule priors from the fix corpus only")
     try:
-        head = subprocess.run(["git", f"--git-dir={git_dir}", "rev-parse", "--verify", "-q", "HEAD"],
-                              capture_output=True, text=True, timeout=10, check=False).stdout.strip()  # fmt: skip
+        head = subprocess.run(
+            ["git", f"--git-dir={git_dir}", "rev-parse", "--verify", "-q", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
         head = ""
     if not head:

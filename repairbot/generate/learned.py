@@ -1,4 +1,5 @@
-"""What the fix corpus taught (rules/learned.json, written by `python scripts/fixcorpus.py learn`): the order of
+"""What the fix corpus taught (rules/learned.json, written by `python scripts/fixcorpus.py learn`): the order
+of
 operator, literal and callee alternatives, the wrapping calls and guard forms real fixes use, the failure
 symptoms' weights on fix families, and how often each rule makes a real fix (for repository-history priors).
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -44,6 +46,13 @@ class Learned:
 
 
 def learned_path() -> Path:
+    from repairbot.generate.patterns import RULES_ENV
+
+    return _path_for(os.environ.get(RULES_ENV, ""))
+
+
+@lru_cache(maxsize=8)
+def _path_for(rules_env: str) -> Path:
     from repairbot.generate.patterns import default_rules_dir
 
     own = default_rules_dir().parent / LEARNED_FILE

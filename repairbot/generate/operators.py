@@ -1,5 +1,5 @@
-"""Operator alternatives: what an operator is most often confused with, nearest first (for the
-operator-mutation patterns and for `<mask:op>` holes)."""
+"""Operator alternatives: what an operator may be confused with, in the order real fixes made the change
+(for the operator-mutation patterns and for `<mask:op>` holes)."""
 
 from __future__ import annotations
 

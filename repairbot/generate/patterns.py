@@ -12,6 +12,7 @@ Template language (kept small on purpose; rules are data, this engine is generic
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import re
@@ -450,10 +451,18 @@ def fn_text(env: Env, node: Node) -> list[Alt]:
 
 
 def fn_wrappers(env: Env, node: Node) -> list[Alt]:
-    """The expression inside the wrapping calls real fixes added most often (`len($)`, `max(0,$)`)."""
+    """The expression inside the wrapping calls real fixes added most often (`list($)`, `str($)`), those whose
+    callable is a builtin or a name in scope here."""
     text = env.src.text(node)
-    return [(form.replace(",", ", ").replace("$", text, 1), 1.0 / (1.0 + 0.15 * i))
-            for i, (form, _) in enumerate(learned_wrappers())]  # fmt: skip
+    usable = [
+        form
+        for form, _ in learned_wrappers(limit=40)
+        if (root := form.split("(", 1)[0].split(".", 1)[0]) in _BUILTINS or env.facts.get(root) is not None
+    ][:8]
+    return [(form.replace(",", ", ").replace("$", text, 1), 1.0 / (1.0 + 0.15 * i)) for i, form in enumerate(usable)]
+
+
+_BUILTINS = frozenset(dir(builtins))
 
 
 FUNCTIONS: dict[str, Callable[[Env, Node], list[Alt]]] = {

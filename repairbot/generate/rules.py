@@ -322,7 +322,7 @@ class _PatternGenerator:
                 return
 
     def _history(self, ctx: GenerationContext, rules: Sequence[Rule]) -> Mapping[str, float]:
-        """The project's own past fixes raise the rules that made them (read once per HEAD, a bounded time)."""
+        """The project's own past fixes raise the rules that made them (once per HEAD, in bounded time)."""
         from repairbot.generate.history import history_priors
 
         stop_at = ctx.extras.get("generation_deadline")

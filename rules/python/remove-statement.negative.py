@@ -1,2 +1,4 @@
-def fail(reason):
-    raise ValueError(reason)
+def first(values):
+    for v in values:
+        return v
+    raise ValueError("empty")

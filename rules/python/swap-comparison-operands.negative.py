@@ -1,2 +1,2 @@
-def same(a, b):
-    return a == b
+def within(lo, x, hi):
+    return lo <= x <= hi

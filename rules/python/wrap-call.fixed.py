@@ -1,2 +1,2 @@
-def distance(a, b):
-    return abs(a - b)
+def describe(count):
+    return "count: " + str(count)

@@ -1,2 +1,2 @@
-def distance(a, b):
-    return a - b
+def describe(count):
+    return "count: " + count

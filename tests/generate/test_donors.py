@@ -42,7 +42,8 @@ def test_names_rank_by_scope_then_kind_then_frequency() -> None:
 
 def test_condition_donors_prefer_collections_and_never_later_loop_vars() -> None:
     pool = donor_pool("cond", _facts(8), "True")
-    assert pool[:2] == ("seen", "not seen") or pool[:2] == ("stack", "not stack")
+    assert pool[0] in ("seen", "stack")  # a collection first (the forms' order is learned)
+    assert "not stack" in pool
     assert pool.index("stack") < pool.index("nxt")
     assert "node is not None" in pool
 

@@ -1,5 +1,5 @@
-"""Fix commits mined from git history (the corpus's selection) and the repository-history priors built on them,
-checked against real git repositories made in the test."""
+"""Fix commits mined from git history (the corpus's selection) and the repository-history priors built on
+them, checked against real git repositories made in the test."""
 
 from __future__ import annotations
 

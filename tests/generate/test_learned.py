@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -35,8 +36,10 @@ def custom(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         shutil.copy(default_rules_dir() / name, rules / name)
     monkeypatch.setenv("REPAIRBOT_RULES", str(rules))
     learned_mod._load.cache_clear()
+    learned_mod._path_for.cache_clear()
     yield tmp_path / "rules" / "learned.json"
     learned_mod._load.cache_clear()
+    learned_mod._path_for.cache_clear()
 
 
 def test_operator_alternatives_follow_the_counts(custom: Path) -> None:
@@ -47,9 +50,14 @@ def test_operator_alternatives_follow_the_counts(custom: Path) -> None:
     assert operator_alternatives("<")[0] == "=="
 
 
-def test_without_the_file_the_template_order_stays(custom: Path) -> None:
-    assert not custom.exists()
-    assert learned().operators == {}
+def test_without_the_file_the_template_order_stays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A missing file is a logged, degraded mode: alternatives keep the order the templates list."""
+    empty = learned_mod._load(str(tmp_path / "learned.json"))
+    assert empty.operators == {} and empty.symptoms == {}
+    assert "no learned orderings" in caplog.text
+    monkeypatch.setattr(learned_mod, "learned", lambda: empty)
     assert operator_alternatives("<")[0] == "<="  # the first listed confusion
 
 
@@ -76,3 +84,20 @@ def test_literal_substitutions_are_keyed_the_way_alternatives_are_listed() -> No
     assert literal_alternative_key("[]", "None") == "None"
     assert literal_alternative_key("'x'", "''") == '""'
     assert literal_kind("foo") is None and literal_alternative_key("foo", "bar") is None
+
+
+def test_symptoms_of_the_failing_tests_weigh_on_rule_priors(custom: Path) -> None:
+    """Family weights per symptom come from the learned file; a rule's own `symptoms` add to them."""
+    from repairbot.generate.rules import rule_weights
+    from repairbot.models import TestOutcome
+
+    custom.write_text(json.dumps({"symptoms": {"recursion": {"mutate-operator": 1.4, "_fixes": 12}}}))
+    rule = load_rules()[0]
+    assert rule.family == "mutate-operator"
+    own = dataclasses.replace(rule, id="own", symptoms={"recursion": 1.5})
+    recursion = TestOutcome("t.py::test_a", "failed", "RecursionError: maximum recursion depth exceeded")
+    wrong = TestOutcome("t.py::test_b", "failed", "assert 3 == 4")
+    assert rule_weights([rule], [wrong])[rule.id] == 1.0
+    assert rule_weights([rule], [recursion])[rule.id] == pytest.approx(1.4)
+    assert rule_weights([rule], [recursion, wrong])[rule.id] == pytest.approx(1.2)  # by share
+    assert rule_weights([own], [recursion])["own"] == pytest.approx(1.9)  # the family's and its own

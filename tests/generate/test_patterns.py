@@ -146,9 +146,14 @@ def test_constraints_filter_matches() -> None:
     assert b"x = range(1, n + 1)\n" in _outputs(b"x = range(1, n)\n", 1, [ALL["range-bound"]])
 
 
-def test_operator_alternatives_are_nearest_first() -> None:
-    assert operator_alternatives("<")[0] == "<="
-    assert operator_alternatives("is not") == ("is", "!=")
+def test_operator_alternatives_follow_the_fix_corpus() -> None:
+    from repairbot.generate.learned import learned
+
+    for op, seen in learned().operators.items():
+        alts = operator_alternatives(op)
+        best = max((a for a in alts if a in seen), key=lambda a: seen[a], default=None)
+        assert best is None or alts[0] == best or seen[alts[0]] == seen[best], op
+    assert set(operator_alternatives("is not")) == {"is", "!="}
     assert operator_alternatives("not  in") == ("in",)
     assert operator_alternatives("and") == ("or",)
     assert operator_alternatives("@@") == ()

@@ -1,0 +1,4 @@
+def pick(a, b):
+    if a:
+        return b
+    return None
