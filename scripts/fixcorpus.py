@@ -2,6 +2,7 @@
 """The fix corpus: small real bug fixes mined from the history of many Python projects, kept as coordinates.
 
     python scripts/fixcorpus.py mine         # bench/fixcorpus/corpus.jsonl (+ corpus.meta.json)
+    python scripts/fixcorpus.py prune        # drop projects excluded since mining (now in the dev set)
     python scripts/fixcorpus.py materialize --out DIR [--limit N]   # buggy/fixed file pairs to read
     python scripts/fixcorpus.py coverage     # bench/fixcorpus/coverage.jsonl: what each rule makes of a fix
     python scripts/fixcorpus.py report       # bench/fixcorpus/README.md tables (coverage by rule, by shape)
@@ -188,6 +189,27 @@ def cmd_mine(ns: argparse.Namespace) -> None:
     }
     META.write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     print(f"corpus: {len(rows)} fix commits from {meta['projects']} projects -> {CORPUS}", file=sys.stderr)
+
+
+def cmd_prune(ns: argparse.Namespace) -> None:
+    """Drop the projects excluded since mining (a project that joined the real-bug dev set): what `mine` would
+    now give, since each project's sample is drawn on its own."""
+    dev = dev_set_projects()
+    rows = [json.loads(ln) for ln in CORPUS.read_text(encoding="utf-8").splitlines()]
+    kept = [r for r in rows if not is_excluded(r["repo"], dev)]
+    gone = sorted({r["repo"] for r in rows} - {r["repo"] for r in kept})
+    meta = json.loads(META.read_text(encoding="utf-8"))
+    for repo in gone:
+        meta["heads"].pop(repo, None)
+        meta["candidates"].pop(repo, None)
+    meta["excluded_since_mining"] = sorted({*meta.get("excluded_since_mining", []), *gone})
+    meta["commits"] = len(kept)
+    meta["projects"] = len({r["repo"] for r in kept})
+    with CORPUS.open("w", encoding="utf-8") as fh:
+        for row in kept:
+            fh.write(json.dumps(row, sort_keys=True) + "\n")
+    META.write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    print(f"pruned {len(rows) - len(kept)} fixes of {', '.join(gone) or 'no project'}", file=sys.stderr)
 
 
 def read_corpus() -> list[FixCommit]:
@@ -478,6 +500,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     ab = sub.add_parser("ablate")
     ab.add_argument("variant", choices=("baseline", *ABLATIONS))
+    sub.add_parser("prune")
     sub.add_parser("report")
     sub.add_parser("learn")
     ns = ap.parse_args(argv)
@@ -485,6 +508,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     {
         "mine": cmd_mine,
+        "prune": cmd_prune,
         "materialize": cmd_materialize,
         "coverage": cmd_coverage,
         "ablate": cmd_ablate,

@@ -152,10 +152,16 @@ def ablation_table(rows: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(lines) if found else "(no ablation run: `python scripts/fixcorpus.py ablate VARIANT`)"
 
 
+def in_corpus(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows of fixes still in the corpus (coverage may have been measured before a `prune`)."""
+    keys = {(f.repo, f.sha, f.path) for f in fc.read_corpus()}
+    return [r for r in rows if (r["repo"], r["sha"], r["path"]) in keys and "error" not in r]
+
+
 def cmd_report(ns: argparse.Namespace) -> None:
     header, rows = fc.read_jsonl(fc.COVERAGE)
+    rows = in_corpus(rows)
     meta = json.loads(fc.META.read_text(encoding="utf-8"))
-    rows = [r for r in rows if "error" not in r]
     rule_ids = [r.id for r in load_rules(fc.RULES_DIR)]
     learned = json.loads(fc.LEARNED.read_text(encoding="utf-8")) if fc.LEARNED.is_file() else {}
     text = README_TEMPLATE.format(
@@ -477,8 +483,8 @@ def cmd_learn(ns: argparse.Namespace) -> None:
     dheader, details = fc.read_jsonl(fc.DETAIL)
     if header.get("rules") != dheader.get("rules"):
         fc.die("coverage.jsonl and the detail cache come from different rules: run `coverage` again")
-    rows = [r for r in rows if "error" not in r]
-    details = [d for d in details if "error" not in d]
+    rows = in_corpus(rows)
+    details = in_corpus(details)
     corpus = [json.loads(ln) for ln in fc.CORPUS.read_text(encoding="utf-8").splitlines()]
     meta = json.loads(fc.META.read_text(encoding="utf-8"))
     rules = load_rules(fc.RULES_DIR)

@@ -459,7 +459,10 @@ def fn_wrappers(env: Env, node: Node) -> list[Alt]:
         for form, _ in learned_wrappers(limit=40)
         if (root := form.split("(", 1)[0].split(".", 1)[0]) in _BUILTINS or env.facts.get(root) is not None
     ][:8]
-    return [(form.replace(",", ", ").replace("$", text, 1), 1.0 / (1.0 + 0.15 * i)) for i, form in enumerate(usable)]
+    return [
+        (form.replace(",", ", ").replace("$", text, 1), 1.0 / (1.0 + 0.15 * i))
+        for i, form in enumerate(usable)
+    ]
 
 
 _BUILTINS = frozenset(dir(builtins))

@@ -325,8 +325,8 @@ class _PatternGenerator:
         """The project's own past fixes raise the rules that made them (once per HEAD, in bounded time)."""
         from repairbot.generate.history import history_priors
 
-        stop_at = ctx.extras.get("generation_deadline")
-        left = stop_at - time.monotonic() if isinstance(stop_at, float) else 60.0
+        left = ctx.budget.generation_deadline - time.monotonic()
+        left = 60.0 if math.isinf(left) else left
         found = history_priors(ctx.job.root, rules, seconds=max(0.5, min(HISTORY_SECONDS, 0.2 * left)))
         if found.note:
             log.info("%s", found.note)

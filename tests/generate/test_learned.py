@@ -11,7 +11,7 @@ import pytest
 
 from repairbot.generate import learned as learned_mod
 from repairbot.generate.donors import donor_pool
-from repairbot.generate.learned import learned, literal_alternative_key, literal_kind
+from repairbot.generate.learned import literal_alternative_key, literal_kind
 from repairbot.generate.patterns import default_rules_dir, load_rules, operator_alternatives
 from repairbot.parsing.scope import scope_facts
 from repairbot.parsing.tree import Source, statement_at
