@@ -22,6 +22,7 @@ import json
 import math
 import os
 import re
+import statistics
 import sys
 import time
 from collections import Counter, defaultdict
@@ -47,25 +48,12 @@ LEARNED = ROOT / "rules" / "learned.json"
 RULES_DIR = ROOT / "rules" / "python"
 
 # Never mined (HELPERS.md): held-out projects, every BugsInPy project, and forks of them.
-HELD_OUT = frozenset(
-    {
-        *("youtube-dl", "yt-dlp", "thefuck", "tqdm", "cookiecutter", "httpie", "pysnooper"),
-        *(
-            "ansible",
-            "black",
-            "fastapi",
-            "keras",
-            "luigi",
-            "matplotlib",
-            "pandas",
-            "sanic",
-            "scrapy",
-            "spacy",
-        ),
-        *("tornado", "humanize", "cachetools", "toolz", "boltons", "tenacity", "itsdangerous", "click"),
-        *("prettytable", "marshmallow", "attrs", "pyparsing", "loguru", "structlog", "more-itertools"),
-    }
-)
+HELD_OUT_FILE = ROOT / "bench" / "held-out-projects.txt"
+
+
+def held_out() -> frozenset[str]:
+    lines = HELD_OUT_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(ln.strip().lower() for ln in lines if ln.strip() and not ln.startswith("#"))
 
 
 def die(msg: str) -> None:
@@ -102,7 +90,7 @@ def dev_set_projects() -> set[str]:
 
 def is_excluded(repo: str, dev: set[str]) -> bool:
     name = repo.split("/")[-1].lower()
-    return name in HELD_OUT or repo.lower() in dev
+    return name in held_out() or repo.lower() in dev
 
 
 def read_projects(path: Path) -> list[str]:
@@ -225,6 +213,18 @@ def by_repo(fixes: Iterable[FixCommit]) -> dict[str, list[FixCommit]]:
     return out
 
 
+def chunks(fixes: Sequence[FixCommit], mirrors: Path) -> list[tuple[str, str, list[dict[str, Any]]]]:
+    """(repo, git dir, rows) work items of ten fixes (small chunks keep both workers busy to the end)."""
+    out = []
+    for repo, group in by_repo(fixes).items():
+        git_dir = mirror_of(mirrors, repo)
+        if git_dir is None:
+            die(f"no mirror of {repo} under {mirrors}")
+        rows = [f.to_json() for f in group]
+        out += [(repo, git_dir, rows[i : i + 10]) for i in range(0, len(rows), 10)]
+    return out
+
+
 def cmd_materialize(ns: argparse.Namespace) -> None:
     fixes = read_corpus()[: ns.limit or None]
     out: Path = ns.out
@@ -321,14 +321,7 @@ def cmd_coverage(ns: argparse.Namespace) -> None:
     fixes = read_corpus()
     if ns.limit:
         fixes = fixes[: ns.limit]
-    jobs = []
-    for repo, group in by_repo(fixes).items():
-        git_dir = mirror_of(ns.mirrors, repo)
-        if git_dir is None:
-            die(f"no mirror of {repo} under {ns.mirrors}")
-        rows = [f.to_json() for f in group]
-        for i in range(0, len(rows), 10):  # small chunks keep both workers busy to the end
-            jobs.append((repo, git_dir, rows[i : i + 10], True))
+    jobs = [(*job, True) for job in chunks(fixes, ns.mirrors)]
     DETAIL.parent.mkdir(parents=True, exist_ok=True)
     done = 0
     t0 = time.monotonic()
@@ -442,13 +435,7 @@ def ablate_repo(args: tuple[str, str, list[dict[str, Any]], str]) -> list[dict[s
 
 def cmd_ablate(ns: argparse.Namespace) -> None:
     fixes = read_corpus()
-    jobs = []
-    for repo, group in by_repo(fixes).items():
-        git_dir = mirror_of(ns.mirrors, repo)
-        if git_dir is None:
-            die(f"no mirror of {repo} under {ns.mirrors}")
-        rows = [f.to_json() for f in group]
-        jobs += [(repo, git_dir, rows[i : i + 10], ns.variant) for i in range(0, len(rows), 10)]
+    jobs = [(*job, ns.variant) for job in chunks(fixes, ns.mirrors)]
     out = DETAIL.parent / f"ablate-{ns.variant}.jsonl"
     out.parent.mkdir(parents=True, exist_ok=True)
     lines: list[dict[str, Any]] = []
@@ -462,6 +449,74 @@ def cmd_ablate(ns: argparse.Namespace) -> None:
         for line in lines:
             fh.write(json.dumps(line, sort_keys=True) + "\n")
     print(f"ablation {ns.variant} -> {out}", file=sys.stderr)
+
+
+# ------------------------------------------------------------------------------- history leave-one-out
+
+
+def _rule_rank(
+    producers: set[str], fired: set[str], prior: dict[str, float], weights: dict[str, float]
+) -> int | None:
+    """1-based rank of the best rule that makes the fix, among those firing there, by prior x weight."""
+    if not producers:
+        return None
+    order = sorted(fired | producers, key=lambda r: -prior.get(r, 0.0) * weights.get(r, 1.0))
+    return 1 + min(order.index(r) for r in producers)
+
+
+def cmd_history_loo(ns: argparse.Namespace) -> None:
+    """For each real-bug case: the rules that make its developer's fix, and where they rank among the rules
+    firing at the fix's statements by prior alone and by prior x the project's history (only commits before
+    the bug's parent, as a checkout of the bug would have it)."""
+    from repairbot.generate.history import history_priors
+    from repairbot.generate.patterns import load_rules
+
+    rules = load_rules(RULES_DIR)
+    prior = {r.id: r.prior for r in rules}
+    cases = [json.loads(ln) for ln in ns.cases.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    out_rows = []
+    for case in cases:
+        git_dir = mirror_of(ns.mirrors, case["repo"])
+        if git_dir is None:
+            die(f"no mirror of {case['repo']} under {ns.mirrors}")
+        producers: set[str] = set()
+        fired: set[str] = set()
+        with Git(git_dir) as git:
+            for path in case["src_files"]:
+                buggy, fixed = git.blob(case["buggy_commit"], path), git.blob(case["fix_commit"], path)
+                if buggy is None or fixed is None:
+                    continue
+                diff = git.run("diff", "-U0", case["buggy_commit"], case["fix_commit"], "--", path)
+                hunks = fixmine.code_hunks(buggy, fixed, fixmine.parse_hunks(diff))
+                if not hunks:
+                    continue
+                res = match_fix(buggy, fixed, hunks, rules, path)
+                producers |= set(res.whole.producers)
+                for h in res.hunks:
+                    producers |= set(h.producers)
+                fired |= set(res.whole.rules)
+        hist = history_priors(Path(git_dir), rules, seconds=600.0, rev=case["buggy_commit"])
+
+        row = {
+            "id": case["id"], "producers": sorted(producers), "history_fixes": hist.fixes,
+            "raised": sorted(r for r in producers if hist.weights.get(r, 1.0) > 1.0),
+            "rank_prior": _rule_rank(producers, fired, prior, {}),
+            "rank_history": _rule_rank(producers, fired, prior, dict(hist.weights)),
+        }  # fmt: skip
+        out_rows.append(row)
+        print(json.dumps(row), flush=True)
+    made = [r for r in out_rows if r["producers"]]
+    if made:
+        before = statistics.mean(r["rank_prior"] for r in made)
+        after = statistics.mean(r["rank_history"] for r in made)
+        better = sum(r["rank_history"] < r["rank_prior"] for r in made)
+        worse = sum(r["rank_history"] > r["rank_prior"] for r in made)
+        print(
+            f"history leave-one-out: {len(made)}/{len(out_rows)} cases have a rule that makes the fix; "
+            f"its rank among the rules firing there: mean {before:.2f} by prior, {after:.2f} with the "
+            f"project's history ({better} better, {worse} worse)",
+            file=sys.stderr,
+        )
 
 
 def rules_digest() -> str:
@@ -500,6 +555,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     ab = sub.add_parser("ablate")
     ab.add_argument("variant", choices=("baseline", *ABLATIONS))
+    loo = sub.add_parser("history-loo")
+    loo.add_argument("--cases", type=Path, default=ROOT / "bench" / "realbugs" / "cases.jsonl")
     sub.add_parser("prune")
     sub.add_parser("report")
     sub.add_parser("learn")
@@ -509,6 +566,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     {
         "mine": cmd_mine,
         "prune": cmd_prune,
+        "history-loo": cmd_history_loo,
         "materialize": cmd_materialize,
         "coverage": cmd_coverage,
         "ablate": cmd_ablate,

@@ -52,7 +52,7 @@ SYMPTOM_WORDS = {
     "none": r"(nonetype|\bnone\b|\bnull\b|attributeerror)",
 }
 HAND_SCALE = 0.8  # the largest prior (other generators' scores are on the scale of the old hand priors)
-GRID = [round(0.01 * (100 ** (i / 24)), 5) for i in range(25)]  # 0.01 .. 1, log-spaced
+GRID = [round(0.0005 * (1000 ** (i / 30)), 6) for i in range(31)]  # 0.0005 .. 0.5, log-spaced
 PULL = 2.0  # log2-rank units per squared natural-log step away from the starting prior
 
 
@@ -152,17 +152,33 @@ def ablation_table(rows: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(lines) if found else "(no ablation run: `python scripts/fixcorpus.py ablate VARIANT`)"
 
 
-def in_corpus(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The rows of fixes still in the corpus (coverage may have been measured before a `prune`)."""
+def in_corpus(rows: Sequence[dict[str, Any]], rule_ids: Iterable[str]) -> list[dict[str, Any]]:
+    """The rows of fixes still in the corpus and what the current rules did there (coverage may have been
+    measured before a `prune`, or with a rule since removed: rules do not affect each other's candidates)."""
     keys = {(f.repo, f.sha, f.path) for f in fc.read_corpus()}
-    return [r for r in rows if (r["repo"], r["sha"], r["path"]) in keys and "error" not in r]
+    ids = set(rule_ids)
+    out = []
+    for r in rows:
+        if (r["repo"], r["sha"], r["path"]) not in keys or "error" in r:
+            continue
+        for edit in [r["whole"], *r.get("hunks", [])]:
+            for part in ("produced", "fired", "hist"):
+                if part in edit:
+                    edit[part] = {k: v for k, v in edit[part].items() if k in ids}
+        if "produced" in r and not isinstance(r["produced"], dict):
+            hunks = r.get("hunks", [])
+            r["produced"] = bool(r["whole"]["produced"]) or (
+                bool(hunks) and all(h["produced"] for h in hunks)
+            )
+        out.append(r)
+    return out
 
 
 def cmd_report(ns: argparse.Namespace) -> None:
     header, rows = fc.read_jsonl(fc.COVERAGE)
-    rows = in_corpus(rows)
-    meta = json.loads(fc.META.read_text(encoding="utf-8"))
     rule_ids = [r.id for r in load_rules(fc.RULES_DIR)]
+    rows = in_corpus(rows, rule_ids)
+    meta = json.loads(fc.META.read_text(encoding="utf-8"))
     learned = json.loads(fc.LEARNED.read_text(encoding="utf-8")) if fc.LEARNED.is_file() else {}
     text = README_TEMPLATE.format(
         commits=meta["commits"],
@@ -240,15 +256,21 @@ Heuristics of the donor pools that were added after a QuixBugs miss, each turned
 Site = tuple[dict[str, list[tuple[int, int]]], dict[str, float]]  # rule -> [(bin, count)], producer -> fill
 
 
-def sites_of(details: Iterable[Mapping[str, Any]], keep: set[str] | None = None) -> list[tuple[str, Site]]:
+def sites_of(
+    details: Iterable[Mapping[str, Any]], rule_ids: Iterable[str], keep: set[str] | None = None
+) -> list[tuple[str, Site]]:
+    """The edits some current rule makes, with every current rule's candidates there (a rule removed since
+    the coverage run is left out, as if it had not run: rules do not affect each other's candidates)."""
+    ids = set(rule_ids)
     out: list[tuple[str, Site]] = []
     for d in details:
         if keep is not None and d["repo"] not in keep:
             continue
         for edit in [d["whole"], *d.get("hunks", [])]:
-            if edit["produced"]:
-                hist = {r: [tuple(x) for x in v] for r, v in edit["hist"].items()}
-                out.append((d["repo"], (hist, {r: max(v[0], 1e-6) for r, v in edit["produced"].items()})))
+            correct = {r: max(v[0], 1e-6) for r, v in edit["produced"].items() if r in ids}
+            if correct:
+                hist = {r: [tuple(x) for x in v] for r, v in edit["hist"].items() if r in ids}
+                out.append((d["repo"], (hist, correct)))
     return out
 
 
@@ -274,6 +296,8 @@ def objective(sites: Sequence[Site], logp: Mapping[str, float]) -> float:
 
 
 def precision_priors(rows: Sequence[Mapping[str, Any]], rule_ids: Sequence[str]) -> dict[str, float]:
+    """produced / fired per rule, shrunk towards the rate over all rules (a rule that fires at few fixes
+    keeps about the common rate instead of an extreme one)."""
     produced = Counter()
     fired = Counter()
     for r in rows:
@@ -281,7 +305,10 @@ def precision_priors(rows: Sequence[Mapping[str, Any]], rule_ids: Sequence[str])
             fired[rule] += 1
         for rule in r["whole"]["produced"]:
             produced[rule] += 1
-    return {rule: (produced[rule] + 0.5) / (fired[rule] + 10.0) for rule in rule_ids}
+    ids = set(rule_ids)
+    mean = sum(produced[r] for r in ids) / max(1, sum(fired[r] for r in ids))
+    m = 20.0
+    return {rule: (produced[rule] + m * mean) / (fired[rule] + m) for rule in rule_ids}
 
 
 def fit_priors(sites: Sequence[Site], start: Mapping[str, float], passes: int = 3) -> dict[str, float]:
@@ -344,8 +371,8 @@ def cross_validate(
     for fold in (0, 1):
         train = {r for r in repos if _fold(r) != fold}
         test = {r for r in repos if _fold(r) == fold}
-        tr_sites = [s for _, s in sites_of(details, train)]
-        te_sites = [s for _, s in sites_of(details, test)]
+        tr_sites = [s for _, s in sites_of(details, rule_ids, train)]
+        te_sites = [s for _, s in sites_of(details, rule_ids, test)]
         n_test += len(te_sites)
         prec = precision_priors([r for r in rows if r["repo"] in train], rule_ids)
         fitted = fit_priors(tr_sites, prec)
@@ -483,18 +510,18 @@ def cmd_learn(ns: argparse.Namespace) -> None:
     dheader, details = fc.read_jsonl(fc.DETAIL)
     if header.get("rules") != dheader.get("rules"):
         fc.die("coverage.jsonl and the detail cache come from different rules: run `coverage` again")
-    rows = in_corpus(rows)
-    details = in_corpus(details)
-    corpus = [json.loads(ln) for ln in fc.CORPUS.read_text(encoding="utf-8").splitlines()]
-    meta = json.loads(fc.META.read_text(encoding="utf-8"))
     rules = load_rules(fc.RULES_DIR)
     rule_ids = [r.id for r in rules]
+    rows = in_corpus(rows, rule_ids)
+    details = in_corpus(details, rule_ids)
+    corpus = [json.loads(ln) for ln in fc.CORPUS.read_text(encoding="utf-8").splitlines()]
+    meta = json.loads(fc.META.read_text(encoding="utf-8"))
     prev = json.loads(fc.LEARNED.read_text(encoding="utf-8")) if fc.LEARNED.is_file() else {}
     hand = prev.get("provenance", {}).get("hand_priors") or {r.id: r.prior for r in rules}
     hand = {r: hand.get(r, 0.3) for r in rule_ids}
     cv_table, cv = cross_validate(details, rows, hand)
     print(cv_table)
-    sites = [s for _, s in sites_of(details)]
+    sites = [s for _, s in sites_of(details, rule_ids)]
     fitted = fit_priors(sites, precision_priors(rows, rule_ids))
     top = max(fitted.values())
     priors = {r: round(max(0.005, HAND_SCALE * fitted[r] / top), 3) for r in rule_ids}

@@ -90,9 +90,11 @@ def weights_from_counts(
     return {r: round(min(hi, max(lo, w / mean)), 4) for r, w in raw.items()}
 
 
-def history_priors(root: Path, rules: Sequence[Rule], *, seconds: float = 10.0) -> HistoryPriors:
-    """The project's own past fixes (before HEAD) as multipliers on the rules' priors; empty without git
-    history. Reads at most `seconds` of new matching (cached per commit for later runs, and per HEAD for the
+def history_priors(
+    root: Path, rules: Sequence[Rule], *, seconds: float = 10.0, rev: str = "HEAD"
+) -> HistoryPriors:
+    """The project's own past fixes (reachable from `rev`, HEAD by default) as multipliers on the rules'
+    priors; empty without git history. Reads at most `seconds` of new matching (cached per commit for later runs, and per HEAD for the
     rest of the process)."""
     if not enabled():
         return HistoryPriors(note="repository history off (REPAIRBOT_HISTORY=0)")
@@ -101,7 +103,7 @@ def history_priors(root: Path, rules: Sequence[Rule], *, seconds: float = 10.0) 
         return HistoryPriors(note="no git history: rule priors from the fix corpus only")
     try:
         head = subprocess.run(
-            ["git", f"--git-dir={git_dir}", "rev-parse", "--verify", "-q", "HEAD"],
+            ["git", f"--git-dir={git_dir}", "rev-parse", "--verify", "-q", f"{rev}^{{commit}}"],
             capture_output=True,
             text=True,
             timeout=10,
@@ -114,7 +116,7 @@ def history_priors(root: Path, rules: Sequence[Rule], *, seconds: float = 10.0) 
     memo_key = (str(git_dir), head, rules_key(rules))
     if memo_key in _MEMO:
         return _MEMO[memo_key]
-    found = _read_history(git_dir, root, rules, seconds)
+    found = _read_history(git_dir, head, root, rules, seconds)
     if found.fixes or not found.note.startswith("repository history not read"):
         _MEMO[memo_key] = found
     return found
@@ -123,7 +125,9 @@ def history_priors(root: Path, rules: Sequence[Rule], *, seconds: float = 10.0) 
 _MEMO: dict[tuple[str, str, str], HistoryPriors] = {}
 
 
-def _read_history(git_dir: Path, root: Path, rules: Sequence[Rule], seconds: float) -> HistoryPriors:
+def _read_history(
+    git_dir: Path, head: str, root: Path, rules: Sequence[Rule], seconds: float
+) -> HistoryPriors:
     from repairbot.generate.fixmatch import match_fix
     from repairbot.generate.fixmine import Git, fix_commits
     from repairbot.generate.learned import learned
@@ -138,9 +142,11 @@ def _read_history(git_dir: Path, root: Path, rules: Sequence[Rule], seconds: flo
     read = 0
     try:
         with Git(str(git_dir)) as git:
-            for fix in fix_commits(git, str(root), "HEAD", max_commits=MAX_LOG_COMMITS):
+            for fix in fix_commits(git, str(root), head, max_commits=MAX_LOG_COMMITS):
                 if read >= limit or time.monotonic() > stop:
                     break
+                if fix.sha == head:
+                    continue  # the commit under repair is where the failure may come from, not history
                 key = hashlib.sha256(f"{fix.sha}:{fix.path}".encode()).hexdigest()[:24]
                 cached = store / f"{key}.json"
                 producers: list[str] | None = None

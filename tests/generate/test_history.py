@@ -68,6 +68,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     commit(root, {"pkg/core.py": src2}, "Refactor pick and fix style")  # a refactoring, whatever it changes
     src3 = src2.replace("if a <= b:", "if a > b:")
     commit(root, {"pkg/core.py": src3}, "pick: wrong comparison (fixes #3)")
+    commit(root, {"README.md": "core\n"}, "Add a README")
     return root
 
 
@@ -96,10 +97,17 @@ def test_history_priors_raise_the_rules_of_past_fixes_and_read_only_before_head(
     assert "range-bound" in found.counts or "expression-off-by-one" in found.counts
     assert found.weights["comparison-operator"] > 1.0
     assert found.weights["comparison-operator"] > found.weights["swap-arguments"]
-    # At the parent of the last fix (a leave-one-out checkout of that bug), that fix is not history.
-    git(repo, "checkout", "-q", "HEAD~1")
+    # At the parent of the last fix (a leave-one-out checkout of that bug), that fix is not history; nor is
+    # the commit under repair itself.
+    git(repo, "checkout", "-q", "HEAD~2")
     before = history_priors(repo, RULES)
     assert before.fixes == 1 and "comparison-operator" not in before.counts
+    git(repo, "checkout", "-q", "HEAD@{1}")
+    git(repo, "checkout", "-q", "HEAD~1")
+    assert history_priors(repo, RULES).fixes == 1
+    # The same history read from elsewhere (a bare mirror) at the bug's parent commit.
+    parent = git(repo, "rev-parse", "HEAD~1").strip()
+    assert history_priors(repo, RULES, rev=parent).counts == before.counts
 
 
 def test_no_history_without_git_and_when_turned_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

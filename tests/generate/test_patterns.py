@@ -324,7 +324,7 @@ def test_latin1_file_round_trips() -> None:
 def test_generator_order_limit_and_test_files() -> None:
     code = b"def f(a, b):\n    x = a + b\n    return x < 3\n"
     test = b"def test_f():\n    assert f(1, 2) == 3\n"
-    locs = [Location("m.py", 3, 0.9), Location("test_m.py", 2, 1.0), Location("m.py", 2, 0.3)]
+    locs = [Location("m.py", 3, 0.9), Location("test_m.py", 2, 1.0), Location("m.py", 2, 0.15)]
     ctx = _ctx({"m.py": code, "test_m.py": test}, locs, limit=1000, tests=["test_m.py"])
     cands = list(RulesGenerator().generate(ctx))
     assert cands and all(c.edits[0].path == "m.py" for c in cands)

@@ -1,4 +1,0 @@
-class Counter:
-    def reset(self, value):
-        self.total = value
-        label = None

@@ -1,3 +1,0 @@
-def defaults():
-    x = None
-    return "none"
