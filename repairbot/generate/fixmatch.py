@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from repairbot.generate.fixmine import Hunk, apply_hunks
 from repairbot.generate.patterns import Rule, Site
-from repairbot.generate.rules import Proposal, site_proposals
+from repairbot.generate.proposals import Proposal, site_proposals
 from repairbot.parsing.normalize import normalized_key
 from repairbot.parsing.tree import Source, line_end, line_start, statement_at
 

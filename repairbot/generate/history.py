@@ -2,11 +2,11 @@
 likelier for its next bug.
 
 The project's fix commits reachable from HEAD are mined with the fix corpus's selection (fixmine), newest
-first;
-each one's producing rules are found with the corpus's matcher (fixmatch) and cached by commit. A rule's
-multiplier is its rate among those fixes, shrunk towards its corpus-wide rate (rules/learned.json), over that
-corpus-wide rate. Only history before HEAD is read: a repair of a checkout at a bug's parent commit never sees
-the bug's own fix, so leave-one-out measurement on a real-bug set is what a plain run does.
+first; each one's producing rules are found with the corpus's matcher (fixmatch) and cached by commit. A
+rule's multiplier is its rate among those fixes, shrunk towards its corpus-wide rate (rules/learned.json),
+over that corpus-wide rate. Only history before HEAD is read: a repair of a checkout at a bug's parent
+commit never sees the bug's own fix, so leave-one-out measurement on a real-bug set is what a plain run
+does.
 
 REPAIRBOT_HISTORY=0 turns it off; REPAIRBOT_HISTORY_FIXES bounds how many past fixes are read (default 30).
 """
@@ -94,8 +94,8 @@ def history_priors(
     root: Path, rules: Sequence[Rule], *, seconds: float = 10.0, rev: str = "HEAD"
 ) -> HistoryPriors:
     """The project's own past fixes (reachable from `rev`, HEAD by default) as multipliers on the rules'
-    priors; empty without git history. Reads at most `seconds` of new matching (cached per commit for later runs, and per HEAD for the
-    rest of the process)."""
+    priors; empty without git history. Reads at most `seconds` of new matching (cached per commit for later
+    runs, and per HEAD for the rest of the process)."""
     if not enabled():
         return HistoryPriors(note="repository history off (REPAIRBOT_HISTORY=0)")
     git_dir = _git_dir(root)

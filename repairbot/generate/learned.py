@@ -1,6 +1,5 @@
 """What the fix corpus taught (rules/learned.json, written by `python scripts/fixcorpus.py learn`): the order
-of
-operator, literal and callee alternatives, the wrapping calls and guard forms real fixes use, the failure
+of operator, literal and callee alternatives, the wrapping calls and guard forms real fixes use, the failure
 symptoms' weights on fix families, and how often each rule makes a real fix (for repository-history priors).
 
 The rules' own priors live in their files (the same script sets them). Without the file every ordering falls
@@ -17,6 +16,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from repairbot.errors import EnvironmentProblem
+from repairbot.generate.ruledir import RULES_ENV, default_rules_dir, rules_root
 
 log = logging.getLogger(__name__)
 
@@ -46,17 +48,19 @@ class Learned:
 
 
 def learned_path() -> Path:
-    from repairbot.generate.patterns import RULES_ENV
-
     return _path_for(os.environ.get(RULES_ENV, ""))
 
 
 @lru_cache(maxsize=8)
 def _path_for(rules_env: str) -> Path:
-    from repairbot.generate.patterns import default_rules_dir
-
+    """Beside the rule files; for a folder of one's rules ($REPAIRBOT_RULES) without it, the shipped one."""
     own = default_rules_dir().parent / LEARNED_FILE
-    return own if own.is_file() else Path(__file__).resolve().parents[2] / "rules" / LEARNED_FILE
+    if own.is_file() or not rules_env:
+        return own
+    try:
+        return rules_root() / LEARNED_FILE
+    except EnvironmentProblem:
+        return own
 
 
 @lru_cache(maxsize=4)

@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import builtins
 import json
-import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib.resources import files
 from itertools import product
 from pathlib import Path
 from typing import Any
@@ -33,6 +31,7 @@ from repairbot.generate import donors as donors_mod
 from repairbot.generate.learned import order_literals
 from repairbot.generate.learned import wrappers as learned_wrappers
 from repairbot.generate.operators import operator_alternatives
+from repairbot.generate.ruledir import RULES_ENV, default_rules_dir, rules_root
 from repairbot.parsing.scope import ScopeFacts, scope_facts
 from repairbot.parsing.tree import (
     COMPOUND_STATEMENTS,
@@ -46,7 +45,6 @@ from repairbot.parsing.tree import (
     query,
 )
 
-RULES_ENV = "REPAIRBOT_RULES"
 HOLE_KINDS = ("name", "expr", "cond", "stmt", "literal", "attr", "callable", "op", "arg", "index")
 
 # ---------------------------------------------------------------------------------------------- rule records
@@ -85,36 +83,11 @@ class Rule:
         return tuple(t for t in self.fixes if bool(_HOLE.search(t)) == holes)
 
 
-def default_rules_dir() -> Path:
-    """$REPAIRBOT_RULES, else the rules shipped as package data (`repairbot._rules`, see setup.py), else the
-    repository's `rules/` folder (a checkout whose editable install predates the package mapping)."""
-    env = os.environ.get(RULES_ENV)
-    if env:
-        return Path(env)
-    return _rules_root() / "python"
-
-
-def _rules_root() -> Path:
-    try:
-        shipped = Path(str(files("repairbot._rules")))
-    except (ModuleNotFoundError, TypeError):  # not installed as a package (a plain checkout)
-        shipped = None
-    if shipped is not None and (shipped / "python").is_dir():
-        return shipped
-    checkout = Path(__file__).resolve().parents[2] / "rules"
-    if (checkout / "python").is_dir():
-        return checkout
-    raise EnvironmentProblem(
-        "repairbot's fix-pattern rules are missing from its installation",
-        hint=f"reinstall repairbot, or set {RULES_ENV} to a folder of rule files",
-    )
-
-
 @lru_cache(maxsize=1)
 def rule_schema() -> dict[str, Any]:
     path = default_rules_dir().parent / "schema.json"
     if not path.is_file():
-        path = _rules_root() / "schema.json"
+        path = rules_root() / "schema.json"
     try:
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
