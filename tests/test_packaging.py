@@ -42,6 +42,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (wheel,) = (tmp / "wheels").glob("repairbot-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "repairbot/_rules/schema.json" in names
+    assert "repairbot/_rules/learned.json" in names
     shipped = {n.rsplit("/", 1)[1] for n in names if n.startswith("repairbot/_rules/python/")}
     assert {p.name for p in (REPO / "rules" / "python").glob("*.yml")} <= shipped
 
@@ -76,10 +77,12 @@ def test_the_installed_wheel_repairs_the_example_from_outside_the_repository(
 ) -> None:
     where = _run(installed / "bin" / "python", "-c",
                  "import repairbot.generate.patterns as p; print(p.__file__); print(p.default_rules_dir()); "
-                 "print(len(p.load_rules()))", cwd=tmp_path)  # fmt: skip
+                 "print(len(p.load_rules())); from repairbot.generate.learned import learned; "
+                 "print(learned().source)", cwd=tmp_path)  # fmt: skip
     assert where.returncode == 0, where.stderr
-    module, rules_dir, count = where.stdout.split()
+    module, rules_dir, count, learned_file = where.stdout.split()
     assert module.startswith(str(installed)) and rules_dir.startswith(str(installed)), where.stdout
+    assert learned_file.startswith(str(installed)) and learned_file.endswith("learned.json"), where.stdout
     assert int(count) == len(list((REPO / "rules" / "python").glob("*.yml")))
 
     project = tmp_path / "elsewhere" / "moving_average"
