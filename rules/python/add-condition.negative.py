@@ -1,2 +1,4 @@
-def area(width, height):
-    return width * height
+def check():
+    if True:
+        return 1
+    return 0

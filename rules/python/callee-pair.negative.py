@@ -1,2 +1,2 @@
 def fetch_json(session, url):
-    return session.get(url).json()
+    return decode(session.get(url))

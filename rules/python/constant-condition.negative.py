@@ -1,3 +1,6 @@
-def drain(queue):
-    while queue:
+def drain(queue, limit):
+    n = 0
+    while n < limit and queue:
         queue.pop()
+        n += 1
+    return n

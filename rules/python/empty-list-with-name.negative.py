@@ -1,2 +1,2 @@
-def defaults():
-    return {"retries": [3]}
+def defaults(retries):
+    return {"retries": [3], "delays": [retries]}

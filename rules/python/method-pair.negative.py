@@ -1,2 +1,2 @@
-def double(x):
-    return twice(x)
+def fetch_json(session, url):
+    return session.fetch_remote(url).decode_payload()

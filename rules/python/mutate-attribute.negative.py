@@ -1,2 +1,2 @@
-def add(a, b):
-    return a + b
+def name_of(user):
+    return user.name

@@ -1,2 +1,6 @@
-def ping():
-    return "pong"
+import os.path as osp
+
+
+def ping(host, port=80):
+    global TIMEOUT
+    return osp.join(sep="/")

@@ -1,5 +1,7 @@
-def total(items):
+def total(items, bounds):
     s = 0
-    for item in items:
+    for i, item in enumerate(items, 1):
         s += item
+    for j in range(*bounds):
+        s += j
     return s

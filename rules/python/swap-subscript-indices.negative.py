@@ -1,2 +1,2 @@
-def cell(grid, i):
-    return grid[i]
+def cell(grid, i, j, k):
+    return grid[i, j, k]

@@ -1,2 +1,2 @@
-def flip(x):
-    return not x
+def same(x):
+    return +x

@@ -8,12 +8,13 @@ import re
 from pathlib import Path
 
 import pytest
+from tree_sitter import QueryCursor
 
 from repairbot.generate.fixmatch import proposals_at
-from repairbot.generate.patterns import default_rules_dir, load_rules
+from repairbot.generate.patterns import Rule, default_rules_dir, load_rules
 from repairbot.generate.rules import MaskGenerator, RulesGenerator
 from repairbot.models import GenerationContext, Job, Location, Snapshot
-from repairbot.parsing.tree import Source, parse, syntax_ok
+from repairbot.parsing.tree import Source, parse, query, syntax_ok
 
 RULES = load_rules()
 RULE_IDS = [r.id for r in RULES]
@@ -91,29 +92,71 @@ def test_rule_names_its_source(rule_id: str) -> None:
             )
 
 
+def _fired_on_negatives(rule: Rule) -> list[str]:
+    """What `rule` proposes anywhere in its negative examples (each must parse)."""
+    fired = []
+    for i, code in enumerate(rule.negative_examples()):
+        data = code.encode()
+        assert syntax_ok(data), f"{rule.id}: negative example {i} does not parse"
+        props = proposals_at(Source.of(data), "negative.py", range(1, data.count(b"\n") + 2), [rule])
+        fired += [f"example {i}: {p.description}" for p in props]
+    return fired
+
+
+def _check_negatives(rule: Rule) -> None:
+    assert rule.negative_examples(), f"{rule.id}: no negative example ({rule.id}.negative.py or `negatives`)"
+    fired = _fired_on_negatives(rule)
+    assert not fired, f"{rule.id} fires on its negative examples: {fired[:3]}"
+
+
 @pytest.mark.parametrize("rule_id", RULE_IDS)
 def test_rule_does_not_fire_on_its_negative_examples(rule_id: str) -> None:
     """Code the rule must leave alone: not one candidate of it anywhere in its negative examples."""
+    _check_negatives(next(r for r in RULES if r.id == rule_id))
+
+
+# Rules that propose something at every match of their query (operator and literal mutations, removals,
+# statement insertions: donors are always at hand): their negative examples hold code of a neighbouring kind
+# that the query must not take (`/` for a comparison, a method call for a callee).
+QUERY_DECIDES = {
+    "augmented-operator", "augmented-to-assignment", "binary-operator", "boolean-literal", "boolean-operator",
+    "callee-donor", "comparison-operator", "insert-statement-after", "insert-statement-before",
+    "insert-statement-in-body", "integer-literal", "negate-condition", "none-literal",
+    "remove-exit-statement", "remove-statement", "remove-subcondition", "return-value", "slice-bound",
+    "swap-conditional-branches", "swap-pair",
+}  # fmt: skip
+
+
+def _query_matches(rule: Rule, code: str) -> int:
+    return len(QueryCursor(query(rule.query)).matches(Source.of(code.encode()).tree.root_node))
+
+
+@pytest.mark.parametrize("rule_id", RULE_IDS)
+def test_negative_examples_are_near_misses(rule_id: str) -> None:
+    """The other rules' negatives are code their query matches, where their constraints or their template
+    functions (no known pair, no donor) keep them silent, and with their constraints dropped they fire there:
+    the check above fails a rule whose constraints stop doing their work."""
     rule = next(r for r in RULES if r.id == rule_id)
-    negatives = rule.negative_examples()
-    assert negatives, f"{rule_id}: no negative example ({rule_id}.negative.py or `negatives`)"
-    for i, code in enumerate(negatives):
-        data = code.encode()
-        assert syntax_ok(data), f"{rule_id}: negative example {i} does not parse"
-        src = Source.of(data)
-        props = proposals_at(src, "negative.py", range(1, data.count(b"\n") + 2), [rule])
-        assert not props, f"{rule_id} fires on its negative example {i}: {[p.description for p in props[:3]]}"
+    matches = sum(_query_matches(rule, code) for code in rule.negative_examples())
+    if rule_id in QUERY_DECIDES:
+        assert not matches, f"{rule_id}: its query matches a negative: take it out of QUERY_DECIDES"
+        return
+    assert matches, f"{rule_id}: its negatives are not near misses (its query matches nowhere in them)"
+    if rule.constraints:
+        loose = dataclasses.replace(rule, constraints={}, path=None, negatives=rule.negative_examples())
+        assert _fired_on_negatives(loose), f"{rule_id}: its constraints decide nothing in its negatives"
 
 
-def test_a_rule_that_fires_on_its_negative_fails_the_check(tmp_path: Path) -> None:
-    """The negative-example check can fail: a copy of a rule whose negative is its own positive example."""
-    rule = next(r for r in RULES if r.id == "comparison-operator")
-    positive = (default_rules_dir() / "comparison-operator.py").read_text(encoding="utf-8")
-    bad = dataclasses.replace(rule, negatives=(positive,), path=tmp_path / "bad.yml")
-    with pytest.raises(AssertionError, match="fires on its negative example 0"):
-        src = Source.of(bad.negative_examples()[0].encode())
-        props = proposals_at(src, "negative.py", range(1, positive.count("\n") + 2), [bad])
-        assert not props, f"bad fires on its negative example 0: {len(props)}"
+def test_a_rule_that_fires_on_its_negative_fails_the_check() -> None:
+    """The negative check can fail: a rule whose negative is its own positive example, or whose constraints
+    are gone."""
+    rule = next(r for r in RULES if r.id == "swap-comparison-operands")
+    positive = (default_rules_dir() / "swap-comparison-operands.py").read_text(encoding="utf-8")
+    with pytest.raises(AssertionError, match="fires on its negative examples"):
+        _check_negatives(dataclasses.replace(rule, path=None, negatives=(positive,)))
+    unconstrained = dataclasses.replace(rule, constraints={})  # chains such as `lo <= x <= hi` are taken
+    with pytest.raises(AssertionError, match="fires on its negative examples"):
+        _check_negatives(unconstrained)
 
 
 def test_no_candidate_adds_an_identity_operation(tmp_path: Path) -> None:
