@@ -197,6 +197,12 @@ def cmd_prune(ns: argparse.Namespace) -> None:
         for row in kept:
             fh.write(json.dumps(row, sort_keys=True) + "\n")
     META.write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    if COVERAGE.is_file():  # its rows of the pruned projects too: the data keeps no trace of them
+        lines = COVERAGE.read_text(encoding="utf-8").splitlines()
+        kept_lines = [
+            ln for ln in lines if "header" in json.loads(ln) or not is_excluded(json.loads(ln)["repo"], dev)
+        ]
+        COVERAGE.write_text("".join(ln + "\n" for ln in kept_lines), encoding="utf-8")
     print(f"pruned {len(rows) - len(kept)} fixes of {', '.join(gone) or 'no project'}", file=sys.stderr)
 
 
@@ -370,7 +376,7 @@ ABLATION_HOLES = {
 
 
 def apply_ablation(variant: str) -> None:
-    from repairbot.generate import donors, rules
+    from repairbot.generate import donors, proposals
     from repairbot.parsing.scope import NameInfo, ScopeFacts
 
     if variant == "no-partners":
@@ -383,7 +389,7 @@ def apply_ablation(variant: str) -> None:
 
         donors.value_names = value_names  # type: ignore[assignment]
     elif variant == "no-loop-carried":
-        rules.loop_carried = lambda src, node: ((), ())  # type: ignore[assignment]
+        proposals.loop_carried = lambda src, node: ((), ())  # type: ignore[assignment]
     elif variant == "no-consumed":
         donors.guard_order = lambda n: (  # type: ignore[assignment]
             n.distance,

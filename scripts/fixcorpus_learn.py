@@ -90,6 +90,25 @@ def coverage_tables(rows: Sequence[Mapping[str, Any]], rule_ids: Sequence[str]) 
             f"| `{rule}` | {produced[rule]} | {only[rule]} | {len(projects[rule])} | {fired[rule]} | "
             f"{_pct(produced[rule], fired[rule])} |"
         )
+    family = {r.id: r.family for r in load_rules(fc.RULES_DIR)}
+    fam_made: dict[str, set[int]] = defaultdict(set)
+    fam_projects: dict[str, set[str]] = defaultdict(set)
+    for i, r in enumerate(rows):
+        makers = set(r["whole"]["produced"]).union(*(h["produced"] for h in r.get("hunks", [])))
+        for rule in makers:
+            fam_made[family.get(rule, "?")].add(i)
+            fam_projects[family.get(rule, "?")].add(r["repo"])
+    fams = sorted({family.get(x, "?") for x in rule_ids}, key=lambda f: (-len(fam_made[f]), f))
+    lines += [
+        "",
+        "By family (TBar's fix-pattern families; a fix counts once per family):",
+        "",
+        "| family | rules | fixes its rules produce | projects |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for fam in fams:
+        n_rules = sum(1 for x in rule_ids if family.get(x) == fam)
+        lines.append(f"| {fam} | {n_rules} | {len(fam_made[fam])} | {len(fam_projects[fam])} |")
     any_whole = sum(1 for r in rows if r["whole"]["produced"])
     any_fix = sum(1 for r in rows if r["produced"])
     lines += [
@@ -226,6 +245,30 @@ proposes any candidate there. {covered} fixes, matcher version {matcher}, rules 
 (`coverage.jsonl`; `report` writes this file).
 
 {coverage}
+
+## Rules removed or generalized
+
+The nine rules that mapped one-to-one onto single QuixBugs programs, and the QuixBugs-era orderings, measured
+on this corpus (an experimental pass, `coverage --rules DIR`, with the old rules and candidate generalizations
+side by side; fixes produced / fixes fired on):
+
+| rule | real fixes | decision |
+| --- | ---: | --- |
+| `scale-operand` | 0 / 196 | removed |
+| `assign-to-operand` | 0 / 499 | removed |
+| `slice-argument` | 0 / 1259 | removed |
+| `offset-argument` | 0 / 1269 | removed (generalized, `offset-by-name`: 2 / 3359, not kept) |
+| `widen-base-case` | 0 / 46 | removed (generalized, `comparison-bound`: 0 / 52, not kept) |
+| `add-operand` | 2 / 1925 | removed: 0.1% of the places it fires (those 2 fixes are lost) |
+| `update-to-assignment` | 1 / 43 | removed (that fix is lost) |
+| `operand-to-name` | 2 / 280 | generalized to `expression-to-name` (an operand or argument to a name): 23 |
+| `swap-ordering-operands` | 2 / 397 | merged into `swap-comparison-operands` (every comparison, no chains) |
+| `wrap-with-donor` | 0 | removed: `wrap-call` wraps in the calls real fixes add (`learned.json`) |
+| `wrap-accumulate` (`max(0, ...)`) | 0 | removed (no real fix added `max`/`min` around a value) |
+
+Orderings: operator, literal, callee, wrapper and guard alternatives are tried in the order real fixes made
+them (`rules/learned.json`); the catalogue order only breaks ties among alternatives no real fix made
+(`[]` -> `[[]]` is no longer first: real fixes turned `[]` into `{{}}` or `None`; no real fix replaced `^=`).
 
 ## Fix shapes no rule produces
 
