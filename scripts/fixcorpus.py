@@ -365,18 +365,17 @@ def cmd_coverage(ns: argparse.Namespace) -> None:
 
 # Donor heuristics that were added after a QuixBugs miss, each turned off on its own: the corpus says whether
 # it earns its place (more real fixes made, or made with a better rank) or not.
-ABLATIONS = ("no-partners", "no-loop-carried", "no-consumed", "no-member-first")
+ABLATIONS = ("no-partners", "no-consumed", "no-member-first")
 # The hole kinds each heuristic orders (only the rules with such holes can make a different fix without it).
 ABLATION_HOLES = {
     "no-partners": ("name", "arg", "index", "expr", "cond", "stmt"),
-    "no-loop-carried": ("stmt",),
     "no-consumed": ("cond",),
     "no-member-first": ("stmt",),
 }
 
 
 def apply_ablation(variant: str) -> None:
-    from repairbot.generate import donors, proposals
+    from repairbot.generate import donors
     from repairbot.parsing.scope import NameInfo, ScopeFacts
 
     if variant == "no-partners":
@@ -388,8 +387,6 @@ def apply_ablation(variant: str) -> None:
             return names
 
         donors.value_names = value_names  # type: ignore[assignment]
-    elif variant == "no-loop-carried":
-        proposals.loop_carried = lambda src, node: ((), ())  # type: ignore[assignment]
     elif variant == "no-consumed":
         donors.guard_order = lambda n: (  # type: ignore[assignment]
             n.distance,

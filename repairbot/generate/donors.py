@@ -113,7 +113,6 @@ def donor_pool(
     original: str = "",
     *,
     in_loop: bool = False,
-    carried: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
     limit: int = 40,
 ) -> tuple[str, ...]:
     """Fills for a hole of `kind`, best first, from the code in scope (never from anything else)."""
@@ -139,10 +138,7 @@ def donor_pool(
         guards = sorted(names, key=guard_order)
         items = _conditions(guards[:10])
     elif kind == "stmt":
-        stale, updated = carried
-        # A variable the loop reads but never updates, fed from what the loop does update: `prev = cur`.
-        catch_up = [f"{s} = {u}" for s in stale for u in updated if u != s]
-        items = [*catch_up[:6], *_statements(facts, names, in_loop=in_loop)]
+        items = _statements(facts, names, in_loop=in_loop)
     elif kind == "op":
         items = list(operator_alternatives(original))
     return _dedup(items, original, limit)

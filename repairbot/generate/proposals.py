@@ -10,8 +10,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tree_sitter import Node
-
 from repairbot.generate.donors import DonorPredictor, donor_pool
 from repairbot.generate.patterns import (
     Expansion,
@@ -27,7 +25,6 @@ from repairbot.generate.patterns import (
     render,
 )
 from repairbot.models import Hole, Predictor
-from repairbot.parsing.tree import Source, enclosing_function
 
 FILLS_PER_HOLE = 25
 
@@ -102,11 +99,10 @@ def site_proposals(
                     out.append(_proposal(site, match, pl, exp.text(), exp.score, line))
                     continue
                 looping = in_loop(match.target)
-                carried = loop_carried(src, match.target) if looping else ((), ())
                 hole_recs: list[Hole] = []
                 for k, slot in enumerate(exp.holes):
                     prefix, suffix = hole_context(src, match, pl, exp, k)
-                    pool = donor_pool(slot.kind, site.facts, pl.original, in_loop=looping, carried=carried)
+                    pool = donor_pool(slot.kind, site.facts, pl.original, in_loop=looping)
                     hole_recs.append(Hole(slot.kind, prefix, suffix, pool))
                 pending.append((match, pl, exp, hole_recs))
     if pending:
@@ -145,50 +141,3 @@ def _proposal(site: Site, match: Match, pl: Placement, text: str, fill: float, l
         _describe(match.rule, pl.original, text),
         line,
     )
-
-
-def loop_carried(src: Source, node: Node) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(stale, updated) names of the innermost loop around `node`: `stale` are read in the loop and set
-    before it but never updated in it (a missing `prev = cur` is the classic omission), `updated` are the
-    names the loop does assign."""
-    loop = node.parent
-    while loop is not None and loop.type not in ("for_statement", "while_statement", "function_definition"):
-        loop = loop.parent
-    if loop is None or loop.type == "function_definition":
-        return (), ()
-    func = enclosing_function(loop)
-    assigned: dict[str, None] = {}
-    read: dict[str, None] = {}
-    stack = [loop]
-    while stack:
-        n = stack.pop()
-        if n.type in ("assignment", "augmented_assignment", "for_statement"):
-            left = n.child_by_field_name("left")
-            if left is not None:
-                for ident in _identifiers(left):
-                    assigned[src.text(ident)] = None
-        if n.type == "identifier" and (
-            n.parent is None or n.parent.type != "attribute" or n.prev_sibling is None
-        ):
-            read[src.text(n)] = None
-        stack.extend(reversed(n.children))
-    before: set[str] = set()
-    if func is not None:
-        stack = [func]
-        while stack:
-            n = stack.pop()
-            if n.end_byte <= loop.start_byte and n.type == "assignment":
-                left = n.child_by_field_name("left")
-                if left is not None:
-                    before.update(src.text(i) for i in _identifiers(left))
-            stack.extend(c for c in n.children if c.start_byte < loop.start_byte)
-    stale = tuple(name for name in read if name in before and name not in assigned)
-    return stale, tuple(assigned)
-
-
-def _identifiers(node: Node) -> list[Node]:
-    if node.type == "identifier":
-        return [node]
-    if node.type in ("pattern_list", "tuple_pattern", "list_pattern", "tuple", "list"):
-        return [i for c in node.named_children for i in _identifiers(c)]
-    return []
