@@ -321,7 +321,8 @@ def test_pull_request_that_breaks_tests_gets_one_review_with_suggestions(world: 
     assert (run.status, run.outcome) == ("succeeded", "review_posted"), run.error
     (review,) = world.github.state.reviews[(REPO, 5)]
     assert review["commit_id"] == head_sha and review["state"] == "COMMENTED"
-    (comment,) = review["comments"]
+    (comment,) = world.github.review_comments(REPO, 5)
+    assert comment["pull_request_review_id"] == review["id"]
     assert comment["path"] == "lib.py" and comment["line"] == 3 and comment["side"] == "RIGHT"
     assert "```suggestion\n    return x <= hi\n```" in comment["body"]
     # never pushed to the contributor's branch, no PR of its own

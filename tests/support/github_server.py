@@ -6,6 +6,11 @@ JWT signed by the App's key for /app endpoints, an installation token elsewhere)
 validates for the calls we make (a PR's head branch must exist; one open PR per head; review comments must sit
 on the PR's diff), lists pull requests in GitHub's order and pages, records every request, and can inject
 failures: 5xx, 403 secondary rate limits with Retry-After, and 422 "A pull request already exists".
+
+Workflow tokens (`add_token`) stand for an Action's GITHUB_TOKEN: a read-only one (a fork's pull request)
+gets GitHub's 403 "Resource not accessible by integration" on every write. Review comments move with later
+pushes as GitHub moves them: on a new head a comment's `line` follows the lines inserted or removed above it,
+and becomes null (outdated) when its own lines changed; `original_line` and `original_commit_id` stay.
 """
 
 from __future__ import annotations
@@ -65,6 +70,7 @@ class State:
     repos: dict[str, RepoState] = field(default_factory=dict)
     installations: dict[int, dict[str, Any]] = field(default_factory=dict)
     tokens: dict[str, tuple[int, datetime]] = field(default_factory=dict)
+    read_only: set[str] = field(default_factory=set)
     pulls: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
     reviews: dict[tuple[str, int], list[dict[str, Any]]] = field(default_factory=dict)
     review_comments: dict[tuple[str, int], list[dict[str, Any]]] = field(default_factory=dict)
@@ -180,6 +186,33 @@ class GitHubServer:
             pr["state"] = state
             self.state.pulls[full_name][number] = pr
             return pr
+
+    def add_token(self, token: str, installation_id: int = 1, write: bool = True) -> None:
+        """A workflow's GITHUB_TOKEN for the repositories of `installation_id`; read-only unless `write`."""
+        with self.lock:
+            self.state.tokens[token] = (installation_id, datetime.now(UTC) + timedelta(hours=6))
+            if not write:
+                self.state.read_only.add(token)
+
+    def move_pull_head(self, full_name: str, number: int, head_sha: str) -> None:
+        """A push to the pull request's branch (GitHub re-reads the head ref)."""
+        with self.lock:
+            pr = self.state.pulls[full_name][number]
+            pr["head"]["sha"] = head_sha
+            pr["updated_at"] = _now()
+
+    def reviews(self, full_name: str, number: int) -> list[dict[str, Any]]:
+        with self.lock:
+            return [dict(r) for r in self.state.reviews.get((full_name, number), [])]
+
+    def review_comments(self, full_name: str, number: int) -> list[dict[str, Any]]:
+        """The pull request's review comments as GitHub shows them now (moved or outdated)."""
+        with self.lock:
+            pr = self.state.pulls[full_name][number]
+            return [
+                self._comment_view(full_name, pr, c)
+                for c in self.state.review_comments.get((full_name, number), [])
+            ]
 
     def add_issue(self, full_name: str, number: int, title: str, body: str) -> dict[str, Any]:
         with self.lock:
@@ -353,8 +386,11 @@ class GitHubServer:
             "path": path,
             "line": line,
             "start_line": start_line,
+            "original_line": line,
+            "original_start_line": start_line,
             "side": "RIGHT",
             "commit_id": commit_id,
+            "original_commit_id": commit_id,
             "in_reply_to_id": in_reply_to,
             "user": {
                 "login": "repairbot[bot]" if review_id or in_reply_to else "octocat",
@@ -474,6 +510,11 @@ class GitHubServer:
             if repo.installation_id != found[0]:
                 raise ApiError(403, "Resource not accessible by integration")
 
+    def _check_write(self, method: str, headers: dict[str, str]) -> None:
+        token = headers.get("authorization", "")[6:]
+        if method != "GET" and token in self.state.read_only:
+            raise ApiError(403, "Resource not accessible by integration")
+
     def _dispatch(
         self, method: str, path: str, query: dict[str, str], body: Any, headers: dict[str, str]
     ) -> tuple[int, Any]:
@@ -509,6 +550,7 @@ class GitHubServer:
                 raise ApiError(404, "Not Found")
             full_name, rest = m.group(1), m.group(2) or ""
             self._auth_token(headers, full_name)
+            self._check_write(method, headers)
             return self._repo_route(method, full_name, rest, query, body)
 
     def _repo_route(
@@ -574,6 +616,9 @@ class GitHubServer:
             return 200, paginate(f"{self.url}/repos/{full}/pulls", query, found)
         if rest == "/pulls" and method == "POST":
             return self._create_pull(full, body)
+        m = re.fullmatch(r"/pulls/comments/(\d+)", rest)
+        if m:
+            return self._comment_route(method, full, int(m.group(1)), body)
         m = re.fullmatch(r"/pulls/(\d+)(/.*)?", rest)
         if m:
             return self._pull_route(method, full, int(m.group(1)), m.group(2) or "", body)
@@ -700,7 +745,13 @@ class GitHubServer:
         if rest == "/reviews" and method == "POST":
             return self._create_review(full, number, pr, body)
         if rest == "/comments" and method == "GET":
-            return 200, self.state.review_comments.get((full, number), [])
+            comments = self.state.review_comments.get((full, number), [])
+            return 200, [self._comment_view(full, pr, c) for c in comments]
+        if rest == "/comments" and method == "POST" and not body.get("in_reply_to"):
+            return self._single_comment(full, number, pr, body)
+        m = re.fullmatch(r"/reviews/(\d+)(/comments|/dismissals)?", rest)
+        if m:
+            return self._review_route(method, full, number, pr, int(m.group(1)), m.group(2) or "", body)
         m = re.fullmatch(r"/comments/(\d+)/replies", rest)
         if m and method == "POST":
             root = next(
@@ -721,34 +772,52 @@ class GitHubServer:
             )
         raise ApiError(404, f"Not Found: {method} pulls/{number}{rest}")
 
-    def _create_review(
-        self, full: str, number: int, pr: dict[str, Any], body: dict[str, Any]
-    ) -> tuple[int, Any]:
+    def _diff_ranges(self, full: str, number: int) -> dict[str, list[tuple[int, int]]]:
         ranges: dict[str, list[tuple[int, int]]] = {}
         for f in self.pr_files(full, number):
             for m in HUNK.finditer(f["patch"]):
                 start, count = int(m.group(1)), int(m.group(2) or 1)
                 ranges.setdefault(f["filename"], []).append((start, start + count - 1))
-        commit_id = body.get("commit_id") or pr["head"]["sha"]
+        return ranges
+
+    def _check_on_diff(self, ranges: dict[str, list[tuple[int, int]]], c: dict[str, Any]) -> None:
+        line, start = int(c["line"]), int(c.get("start_line") or c["line"])
+        if c.get("side", "RIGHT") != "RIGHT" or not any(
+            lo <= start and line <= hi for lo, hi in ranges.get(c["path"], [])
+        ):
+            raise ApiError(
+                422,
+                "Unprocessable Entity",
+                [{"message": "pull_request_review_thread.line must be part of the diff", "code": "custom"}],
+            )
+        if start > line:
+            raise ApiError(422, "Unprocessable Entity", [{"message": "start_line must precede line"}])
+
+    def _new_review(self, full: str, number: int, body: str, state: str, commit_id: str) -> dict[str, Any]:
         review_id = self._new_id()
+        review = {
+            "id": review_id,
+            "body": body,
+            "state": state,
+            "commit_id": commit_id,
+            "user": {"login": "repairbot[bot]", "type": "Bot", "id": 9},
+            "html_url": f"https://github.example/{full}/pull/{number}#pullrequestreview-{review_id}",
+            "pull_request_url": f"{self.url}/repos/{full}/pulls/{number}",
+            "submitted_at": _now(),
+        }
+        self.state.reviews.setdefault((full, number), []).append(review)
+        return review
+
+    def _create_review(
+        self, full: str, number: int, pr: dict[str, Any], body: dict[str, Any]
+    ) -> tuple[int, Any]:
+        ranges = self._diff_ranges(full, number)
+        commit_id = body.get("commit_id") or pr["head"]["sha"]
         comments = body.get("comments") or []
         for c in comments:
-            line, start = int(c["line"]), int(c.get("start_line") or c["line"])
-            if c.get("side", "RIGHT") != "RIGHT" or not any(
-                lo <= start and line <= hi for lo, hi in ranges.get(c["path"], [])
-            ):
-                raise ApiError(
-                    422,
-                    "Unprocessable Entity",
-                    [
-                        {
-                            "message": "pull_request_review_thread.line must be part of the diff",
-                            "code": "custom",
-                        }
-                    ],
-                )
-            if start > line:
-                raise ApiError(422, "Unprocessable Entity", [{"message": "start_line must precede line"}])
+            self._check_on_diff(ranges, c)
+        state = "COMMENTED" if body.get("event") == "COMMENT" else "PENDING"
+        review = self._new_review(full, number, body.get("body") or "", state, commit_id)
         for c in comments:
             self._review_comment(
                 full,
@@ -759,21 +828,107 @@ class GitHubServer:
                 c.get("start_line"),
                 commit_id,
                 None,
-                review_id,
+                review["id"],
             )
-        review = {
-            "id": review_id,
-            "body": body.get("body") or "",
-            "state": "COMMENTED" if body.get("event") == "COMMENT" else "PENDING",
-            "commit_id": commit_id,
-            "user": {"login": "repairbot[bot]", "type": "Bot", "id": 9},
-            "html_url": f"https://github.example/{full}/pull/{number}#pullrequestreview-{review_id}",
-            "pull_request_url": f"{self.url}/repos/{full}/pulls/{number}",
-            "submitted_at": _now(),
-            "comments": comments,
-        }
-        self.state.reviews.setdefault((full, number), []).append(review)
         return 200, review
+
+    def _single_comment(
+        self, full: str, number: int, pr: dict[str, Any], body: dict[str, Any]
+    ) -> tuple[int, Any]:
+        """A review comment posted on its own: GitHub files it under a new review with an empty body."""
+        if body.get("commit_id") != pr["head"]["sha"]:
+            raise ApiError(422, "Validation Failed", [{"field": "commit_id", "code": "invalid"}])
+        self._check_on_diff(self._diff_ranges(full, number), body)
+        review = self._new_review(full, number, "", "COMMENTED", body["commit_id"])
+        comment = self._review_comment(
+            full,
+            number,
+            body["body"],
+            body["path"],
+            int(body["line"]),
+            body.get("start_line"),
+            body["commit_id"],
+            None,
+            review["id"],
+        )
+        return 201, self._comment_view(full, pr, comment)
+
+    def _review_route(
+        self, method: str, full: str, number: int, pr: dict[str, Any], review_id: int, rest: str, body: Any
+    ) -> tuple[int, Any]:
+        review = next((r for r in self.state.reviews.get((full, number), []) if r["id"] == review_id), None)
+        if review is None:
+            raise ApiError(404, "Not Found")
+        if rest == "" and method == "GET":
+            return 200, review
+        if rest == "" and method == "PUT":
+            if not isinstance(body, dict) or "body" not in body:
+                raise ApiError(422, "Validation Failed", [{"field": "body", "code": "missing_field"}])
+            review["body"] = body["body"]
+            return 200, review
+        if rest == "/comments" and method == "GET":
+            comments = self.state.review_comments.get((full, number), [])
+            return 200, [
+                self._comment_view(full, pr, c) for c in comments if c["pull_request_review_id"] == review_id
+            ]
+        if rest == "/dismissals" and method == "PUT":
+            if review["state"] not in ("APPROVED", "CHANGES_REQUESTED"):
+                raise ApiError(422, "Can not dismiss a commented pull request review")
+            review["state"] = "DISMISSED"
+            return 200, review
+        raise ApiError(404, f"Not Found: {method} reviews/{review_id}{rest}")
+
+    def _comment_route(self, method: str, full: str, cid: int, body: Any) -> tuple[int, Any]:
+        for (name, number), comments in self.state.review_comments.items():
+            for comment in comments:
+                if name != full or comment["id"] != cid:
+                    continue
+                pr = self.state.pulls[full][number]
+                if method == "GET":
+                    return 200, self._comment_view(full, pr, comment)
+                if method == "PATCH":
+                    comment["body"] = body["body"]
+                    return 200, self._comment_view(full, pr, comment)
+                if method == "DELETE":
+                    comments.remove(comment)
+                    return 204, None
+                raise ApiError(404, f"Not Found: {method} pulls/comments/{cid}")
+        raise ApiError(404, "Not Found")
+
+    def _comment_view(self, full: str, pr: dict[str, Any], comment: dict[str, Any]) -> dict[str, Any]:
+        """The comment where GitHub shows it on the pull request's current head."""
+        view = dict(comment)
+        head = pr["head"]["sha"]
+        if comment["original_commit_id"] == head:
+            return view
+        diff = _git(
+            self.state.repos[full].git_dir,
+            "diff", "--no-color", "-U0", comment["original_commit_id"], head, "--", comment["path"],
+        )  # fmt: skip
+        first = comment["original_start_line"] or comment["original_line"]
+        moved = [_moved_line(diff, n) for n in (first, comment["original_line"])]
+        if None in moved:
+            view.update(line=None, start_line=None, position=None, commit_id=comment["original_commit_id"])
+        else:
+            start = moved[0] if comment["original_start_line"] else None
+            view.update(line=moved[1], start_line=start, commit_id=head)
+        return view
+
+
+def _moved_line(diff: str, line: int) -> int | None:
+    """Where old line `line` is after `diff` (unified, -U0), or None when the diff changed it."""
+    shift = 0
+    for m in re.finditer(r"^@@ -(\d+)(?:,(\d+))? \+\d+(?:,(\d+))? @@", diff, re.MULTILINE):
+        start, old = int(m.group(1)), int(m.group(2) if m.group(2) is not None else 1)
+        new = int(m.group(3) if m.group(3) is not None else 1)
+        if old == 0:  # an insertion after old line `start`
+            if line > start:
+                shift += new
+        elif start <= line < start + old:
+            return None
+        elif line >= start + old:
+            shift += new - old
+    return line + shift
 
 
 def _now() -> str:
