@@ -141,30 +141,95 @@ def not_fixed_comment(report: Report | None, issue_text: str, reason: str) -> st
     return _clip("\n\n".join(parts), MAX_BODY)
 
 
-def review_body(report: Report, placed: int, leftover: Iterable[Block], sha: str) -> str:
+def review_body(
+    report: Report, placed: int, leftover: Iterable[Block], sha: str, mark: str | None = None
+) -> str:
+    """A review of the pull request's head `sha`: what fails, the suggestions, what could not be placed
+    inline, and whether the code or the test was judged wrong. `mark` names the review (default: the head)."""
     rest = list(leftover)
     parts = [
         f"repairbot ran the tests on {sha[:12]}: {len(report.failing_tests)} failing.",
         "**Failing tests:**",
         _tests(report.failing_tests),
     ]
+    if report.newly_failing:
+        parts.append(
+            f"{len(report.newly_failing)} of them passed on the base ({(report.base or '')[:12]}): "
+            "this pull request's changes broke them."
+        )
     if placed:
         parts.append(f"A validated repair is attached as {placed} suggestion(s) on the changed lines.")
     if rest:
-        diff = "".join(
-            f"--- {b.path} lines {b.start}-{b.end}\n"
-            + "".join("-" + line for line in b.old_lines)
-            + "".join("+" + line for line in b.new_lines)
-            for b in rest
-        )
         parts += [
             "Changes outside this pull request's diff (cannot be suggested inline):",
-            _fence(diff, "diff"),
+            _fence(blocks_diff(rest), "diff"),
         ]
     if report.patches:
-        parts.append(_judgement(report, report.patches[0]))
-    parts.append(marker("review", sha))
+        parts += [_validation(report.patches[0]), _judgement(report, report.patches[0])]
+    parts.append(mark or marker("review", sha))
     return _clip("\n\n".join(parts), MAX_BODY)
+
+
+def blocks_diff(blocks: Iterable[Block]) -> str:
+    """Change blocks as diff text for a body (those a review cannot place on the pull request's lines)."""
+    out = []
+    for b in blocks:
+        if b.raw:
+            out.append(b.raw if b.raw.endswith("\n") else b.raw + "\n")
+            continue
+        out.append(
+            f"--- {b.path} lines {b.start}-{b.end}\n"
+            + "".join("-" + _eol(line) for line in b.old_lines)
+            + "".join("+" + _eol(line) for line in b.new_lines)
+        )
+    return "".join(out)
+
+
+def _eol(line: str) -> str:
+    return line if line.endswith("\n") else line + "\n"
+
+
+def _validation(patch: Patch) -> str:
+    if patch.suite_passed:
+        return "Validated: with the suggestions applied, the whole test suite passes."
+    return "Validated: with the suggestions applied, the failing tests pass (the whole suite was not green)."
+
+
+def suggestion_note(report: Report) -> str:
+    """The line above each ```suggestion: for a test update, why the test (and not the code) changes."""
+    patch = report.patches[0] if report.patches else None
+    if patch is None or patch.kind != "test":
+        return ""
+    why = patch.evidence or "the test encoded behaviour this pull request changed on purpose"
+    return f"Test update (the test is obsolete, not the code wrong): {why}"
+
+
+def review_resolved_body(sha: str, mark: str) -> str:
+    return (
+        f"**Resolved** at {sha[:12]}: the whole test suite passes on this pull request's head. "
+        f"Earlier suggestions are marked outdated.\n\n{mark}"
+    )
+
+
+def review_unfixed_body(report: Report, sha: str, mark: str, why: str) -> str:
+    parts = [
+        f"repairbot ran the tests on {sha[:12]}: {len(report.failing_tests)} failing; {why}.",
+        "**Failing tests:**",
+        _tests(report.failing_tests),
+        "Earlier suggestions are marked outdated.",
+        mark,
+    ]
+    return _clip("\n\n".join(parts), MAX_BODY)
+
+
+def outdated_comment(body: str, sha: str, reason: str, mark: str) -> str:
+    """An earlier suggestion, kept for the record without its "Commit suggestion" button."""
+    old = body.split("<!-- repairbot:", 1)[0].rstrip()
+    old = old.replace("````suggestion", "````python").replace("```suggestion", "```python")
+    return (
+        f"**Outdated** at {sha[:12]}: {reason}.\n\n<details><summary>Earlier suggestion</summary>\n\n"
+        f"{old}\n\n</details>\n\n{mark}"
+    )
 
 
 def check_summary(report: Report | None, outcome: str, link: str | None = None) -> str:
@@ -174,3 +239,57 @@ def check_summary(report: Report | None, outcome: str, link: str | None = None) 
     if link:
         parts.append(f"See {link}")
     return _clip("\n\n".join(parts), MAX_BODY)
+
+
+def job_summary(report: Report | None, headline: str, notes: Sequence[str] = ()) -> str:
+    """The Action's job summary: what happened, the patch, the evidence, where the fault was localized."""
+    parts = ["## repairbot", headline, *notes]
+    if report is None:
+        return "\n\n".join(parts)
+    patch = report.patches[0] if report.patches else None
+    if patch is not None:
+        parts += ["### The patch", _fence(_clip(patch.diff, 30_000), "diff")]
+    parts += ["### Evidence", _evidence(report, patch)]
+    parts += ["### Failing tests", _tests(report.failing_tests)]
+    parts += ["### Where the fault was localized", _locations(report.localization)]
+    if patch is not None:
+        parts += ["### Code or test?", _judgement(report, patch)]
+        parts += ["### Tests updated or added", _test_changes(patch)]
+    if report.notes:
+        parts += ["### Notes", "\n".join(f"- {n}" for n in report.notes[:10])]
+    if report.error:
+        parts.append(f"**Engine error:** {report.error}")
+    return _clip("\n\n".join(p for p in parts if p), MAX_BODY)
+
+
+def _evidence(report: Report, patch: Patch | None) -> str:
+    s = report.stats
+    before = len(report.failing_tests)
+    if patch is None:
+        after = "no validated patch"
+    elif patch.suite_passed:
+        after = "0 failing: the whole suite passes"
+    else:
+        after = f"the {before} failing test(s) pass; the whole suite did not pass"
+    rows = [
+        ("Failing tests before", str(before)),
+        ("Failing tests after the patch", after),
+    ]
+    if report.newly_failing is not None:
+        base = (report.base or "")[:12]
+        rows.append((f"Of those, passing on the base {base}", str(len(report.newly_failing))))
+    rounds = f"{s.rounds}" + "".join(
+        f"; round {r.round}: {r.candidates} generated, {r.validated} validated, {r.plausible} plausible"
+        for r in report.rounds
+    )
+    rows.append(("Rounds", rounds))
+    npc = "—" if s.first_plausible_at is None else f"#{s.first_plausible_at}"
+    rows.append(("Candidates", f"{s.candidates_generated} generated, {s.candidates_validated} validated, "
+                               f"first plausible at {npc}"))  # fmt: skip
+    confidence = getattr(patch, "confidence", None) or getattr(report, "confidence", None)
+    if confidence:
+        rows.append(("Confidence", str(confidence)))
+    if patch is not None:
+        rows.append(("Generator", f"`{patch.generator}`" + (f", rule `{patch.rule}`" if patch.rule else "")))
+    rows.append(("Time", f"{s.seconds:.1f}s" + (f" (sandbox: {report.sandbox})" if report.sandbox else "")))
+    return "\n".join(["| | |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)])

@@ -22,6 +22,7 @@ class Block:
     end: int
     new_lines: tuple[str, ...]
     old_lines: tuple[str, ...]
+    raw: str = ""  # a whole added or removed file's diff: never placed on a line, shown in the body
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +46,12 @@ class Suggestion:
 
 
 def blocks(diff: str) -> list[Block]:
-    """Contiguous change blocks of a unified diff, each anchored on at least one old line."""
+    """Contiguous change blocks of a unified diff, each anchored on at least one old line; an added or
+    removed file (a new regression test) is one block with its `raw` diff."""
     result: list[Block] = []
     for pf in diffs.parse(diff):
         if pf.is_added_file or pf.is_removed_file:
+            result.append(Block(diffs.path_of(pf), 0, 0, (), (), raw=str(pf)))
             continue
         path = diffs.path_of(pf)
         for hunk in pf:
@@ -118,7 +121,7 @@ def review_suggestions(
     placed: list[Suggestion] = []
     leftover: list[Block] = []
     for block in blocks(diff):
-        ranges = pr_hunks(pr_files.get(block.path)) if block.path in pr_files else []
+        ranges = pr_hunks(pr_files.get(block.path)) if block.path in pr_files and not block.raw else []
         if any(lo <= block.start and block.end <= hi for lo, hi in ranges):
             start = block.start if block.end > block.start else None
             placed.append(Suggestion(block.path, start, block.end, suggestion_body(block.new_lines, note)))
@@ -130,7 +133,7 @@ def review_suggestions(
 def thread_suggestion(diff: str, path: str, first: int, last: int, original: str) -> str | None:
     """The replacement text for lines first..last of `path` (a review thread's lines), or None when the
     repair does not touch them or also changes lines outside them (a reply's suggestion covers only them)."""
-    inside = [b for b in blocks(diff) if b.path == path and b.end >= first and b.start <= last]
+    inside = [b for b in blocks(diff) if not b.raw and b.path == path and b.end >= first and b.start <= last]
     if not inside or any(b.start < first or b.end > last for b in inside):
         return None
     lines = original.splitlines(keepends=True)

@@ -7,7 +7,6 @@ retried after a crash converges on the same PR instead of opening another.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import shutil
 import time
@@ -50,10 +49,6 @@ class Context:
     @property
     def workdir(self) -> Path:
         return self.settings.data_dir / "work" / self.run.id
-
-
-def fingerprint(*parts: str) -> str:
-    return hashlib.sha1("\n".join(parts).encode()).hexdigest()[:12]
 
 
 def _installation(ctx: Context) -> Installation:
@@ -167,7 +162,7 @@ def push_job(ctx: Context) -> Outcome:
         publish.finish_check(check, "failure", "Tests fail; repair touches ignored paths", summary)
         return Outcome("succeeded", "not_fixed", {"patch": patch.diff})
 
-    fp = fingerprint(branch, *sorted(report.failing_tests))
+    fp = publish.push_fingerprint(branch, report.failing_tests)
     pr_branch = f"{publish.BRANCH_PREFIX}{fp}"
     title = messages.pr_title(report)
     body = messages.pr_body(report, trigger=f"push to `{branch}`", sha=sha, fingerprint=fp)
@@ -191,19 +186,7 @@ def push_job(ctx: Context) -> Outcome:
 
 
 def _rate_limited(ctx: Context, repo: Repository, cfg: RepoConfig, branch: str) -> str | None:
-    if publish.find_open_pr(repo, branch) is not None:
-        return None  # updating an existing PR is always allowed
-    if publish.open_repairbot_prs(repo) >= cfg.max_open_prs:
-        return f"{cfg.max_open_prs} repairbot pull requests are already open (max_open_prs)"
-    since = time.time() - 3600
-    opened = ctx.store.prs_opened_since(ctx.run.repo, since)
-    if opened < cfg.prs_per_hour:
-        # This database's records miss what another server, or this one before its database was wiped,
-        # opened; GitHub has them all.
-        opened = max(opened, publish.repairbot_prs_created_since(repo, since))
-    if opened >= cfg.prs_per_hour:
-        return f"{cfg.prs_per_hour} pull requests were opened in the last hour (prs_per_hour)"
-    return None
+    return publish.pr_limit(repo, cfg, branch, ctx.store.prs_opened_since(ctx.run.repo, time.time() - 3600))
 
 
 def _propose(
