@@ -273,6 +273,9 @@ class Report:
     sandbox: str = ""
     notes: tuple[str, ...] = ()
     obsolete_tests: tuple[str, ...] = ()  # failing tests judged obsolete by an intended change (co-evolution)
+    base: str | None = None  # the revision whose changes were treated as intended
+    # Of `failing_tests`, those that passed at `base` (what the changes broke); None: the base was not run.
+    newly_failing: tuple[str, ...] | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -311,6 +314,8 @@ class Report:
             "sandbox": self.sandbox,
             "notes": list(self.notes),
             "obsolete_tests": list(self.obsolete_tests),
+            "base": self.base,
+            "newly_failing": None if self.newly_failing is None else list(self.newly_failing),
         }
 
 

@@ -568,7 +568,15 @@ class _Repair:
             sandbox=self.sandbox.description,
             notes=(*self.sandbox_notes(), *notes, *dict.fromkeys(self.notes_later)),
             obsolete_tests=tuple(sorted(self.analysis.obsolete)) if self.analysis is not None else (),
+            base=self.analysis.changes.base if self.analysis else None,
+            newly_failing=self.newly_failing(failing),
         )
+
+    def newly_failing(self, failing: tuple[str, ...]) -> tuple[str, ...] | None:
+        """Which failing tests passed at the base: what the changes broke. None: no base was run."""
+        if self.analysis is None:
+            return None
+        return tuple(t for t in failing if t in self.analysis.passed_at_base)
 
     def with_regression_test(
         self, patch: Patch, files: dict[str, bytes], notes: list[str]
