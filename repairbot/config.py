@@ -157,6 +157,9 @@ class RepoConfig(BaseModel):
     generators: tuple[str, ...] = ("rules", "mask", "tests")
     image: str | None = None
     prefer: Literal["code", "test", "auto"] = "auto"
+    # Where the Action runs the tests (its `sandbox` input overrides this). The App ignores the key: its
+    # operator chooses where a server runs other people's code, never a repository.
+    sandbox: Literal["docker", "local"] | None = None
 
     @field_validator("test_command", mode="before")
     @classmethod
