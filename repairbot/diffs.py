@@ -67,6 +67,20 @@ def paths(diff: str) -> list[str]:
     return out
 
 
+def under(diff: str, folder: str) -> str:
+    """A diff whose paths are relative to `folder` made relative to its parent tree (the project in a
+    repository's subfolder → paths the repository's pull requests and annotations use)."""
+    folder = folder.strip("/")
+    if folder in ("", "."):
+        return diff
+    out = []
+    for line in diff.splitlines(keepends=True):
+        if line.startswith(("--- a/", "+++ b/")):
+            line = f"{line[:6]}{folder}/{line[6:]}"
+        out.append(line)
+    return "".join(out)
+
+
 def stats(diff: str) -> tuple[int, int, int]:
     """(files, lines added, lines removed)."""
     if not diff:
