@@ -668,6 +668,7 @@ class ActionRunner:
             shutil.rmtree(target, ignore_errors=True)
             target.parent.mkdir(parents=True, exist_ok=True)
             subprocess.run(["cp", "-al", str(found), str(target)], check=True)
+            os.utime(found)  # last used: what eviction goes by
         exact = found == saved
 
         def save(job_succeeded: bool) -> None:
@@ -677,6 +678,7 @@ class ActionRunner:
                 tmp.parent.mkdir(parents=True, exist_ok=True)
                 subprocess.run(["cp", "-a", str(target), str(tmp)], check=True)
                 tmp.rename(saved)
+                self._evict(keep=saved)
 
         if exact:
             return StepResult(
@@ -689,6 +691,12 @@ class ActionRunner:
             else f"Cache not found for key: {key}"
         )
         return StepResult(sid, name, "success", 0, said + "\n", "", {"cache-hit": "false"})
+
+    def _evict(self, keep: Path, entries: int = 3) -> None:
+        """GitHub evicts the least recently used caches past a size; here past a few entries."""
+        found = [e for e in self.machine.cache_store.iterdir() if ".tmp" not in e.name and e != keep]
+        for old in sorted(found, key=lambda e: e.stat().st_mtime, reverse=True)[entries - 1 :]:
+            shutil.rmtree(old, ignore_errors=True)
 
     def _upload(
         self, sid: str, name: str, with_: dict[str, str], run_id: str, repository: str, server_url: str
