@@ -14,6 +14,8 @@ import hashlib
 import os
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +39,23 @@ JOB_ENV = {
     "REPAIRBOT_GITHUB_REQUEST_INTERVAL": "0",
     "REPAIRBOT_IMAGE": "offline",
 }
+
+
+def passes(stats_py: str, tmp: Path) -> bool:
+    """The example's tests pass with this stats.py: any validated fix does, not only the one we would write
+    (under load the engine may have validated another plausible patch first)."""
+    tree = tmp / f"check-{hashlib.sha1(stats_py.encode()).hexdigest()[:8]}"
+    shutil.copytree(EXAMPLE, tree, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+    (tree / "stats.py").write_text(stats_py)
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=tree,
+                          capture_output=True, check=False)  # fmt: skip
+    return proc.returncode == 0
+
+
+def suggested(body: str) -> str:
+    found = re.search(r"```suggestion\n(.*?)```", body, re.DOTALL)
+    assert found, body
+    return found.group(1)
 
 
 def example(fixed: bool) -> dict[str, str]:
@@ -183,13 +202,14 @@ def test_push_opens_a_pull_request_and_a_second_push_updates_it(
     assert run_git(world.bare, "rev-parse", "refs/heads/main").strip() == sha1
     tip = run_git(world.bare, "rev-parse", f"refs/heads/{branch}").strip()
     assert run_git(world.bare, "rev-parse", f"{tip}^").strip() == sha1
-    assert FIXED_LINE in run_git(world.bare, "show", f"{tip}:stats.py")
+    assert passes(run_git(world.bare, "show", f"{tip}:stats.py"), world.root)
     # The workspace is untouched: the commit was made in a worktree of its own.
     assert (ws / "stats.py").read_text() == buggy["stats.py"]
     assert run_git(ws, "status", "--porcelain").strip() == ""
     assert run_git(ws, "worktree", "list").count("\n") == 1
     text = summary_of(first)
-    assert "```diff" in text and f"+{FIXED_LINE}" in text
+    patch = Path(first.outputs["patch-file"]).read_text()
+    assert patch.startswith("--- a/stats.py\n") and f"```diff\n{patch.rstrip()}\n```" in text
     assert f"Opened pull request [#{pulls[0]['number']}]" in text
     assert "| Failing tests before | 2 |" in text and "0 failing: the whole suite passes" in text
     artifact = r"https://github\.example/octo/stats/actions/runs/\d+/artifacts/1"
@@ -239,7 +259,7 @@ def test_pull_request_review_is_posted_updated_and_resolved(
     assert "**The code was judged wrong**" in review["body"]
     (comment,) = world.github.review_comments(FULL, 7)
     assert comment["path"] == "stats.py" and comment["line"] == 15 and comment["start_line"] is None
-    assert f"```suggestion\n{FIXED_LINE}```" in comment["body"]
+    assert passes(buggy["stats.py"].replace(BUGGY_LINE, suggested(comment["body"])), world.root)
     assert f"Posted [a review]({review['html_url']}) with 1 suggestion(s)." in summary_of(first)
     # Never a push: the contributor's branch and every other ref are as they were.
     assert run_git(world.bare, "rev-parse", "refs/heads/faster-average").strip() == sha1
@@ -298,9 +318,11 @@ def test_fork_pull_request_with_read_only_token_gets_summary_and_annotations(
     text = summary_of(result)
     why = "(a pull request from a fork gets a read-only GITHUB_TOKEN)"
     assert f"The token cannot write to this pull request {why}" in text
-    assert f"+{FIXED_LINE}" in text
+    patch = Path(result.outputs["patch-file"]).read_text()
+    assert f"```diff\n{patch.rstrip()}\n```" in text
     fixes = [a for a in result.annotations if a.title == "repairbot: validated fix"]
-    assert [(a.file, a.line) for a in fixes] == [("stats.py", 15)] and FIXED_LINE.strip() in fixes[0].message
+    new_line = next(x[1:] for x in patch.splitlines() if x.startswith("+") and not x.startswith("+++"))
+    assert [(a.file, a.line) for a in fixes] == [("stats.py", 15)] and new_line.strip() in fixes[0].message
     assert read_only not in result.log + result.summary
 
 
