@@ -573,10 +573,15 @@ class _Repair:
         )
 
     def newly_failing(self, failing: tuple[str, ...]) -> tuple[str, ...] | None:
-        """Which failing tests passed at the base: what the changes broke. None: no base was run."""
+        """Which failing tests passed at the base: what the changes broke. None: no base was run. A test
+        module that fails to import counts when tests of it passed at the base (as coevolve classifies it)."""
         if self.analysis is None:
             return None
-        return tuple(t for t in failing if t in self.analysis.passed_at_base)
+        passed = self.analysis.passed_at_base
+        return tuple(
+            t for t in failing
+            if t in passed or ("::" not in t and any(p.startswith(t + "::") for p in passed))
+        )  # fmt: skip
 
     def with_regression_test(
         self, patch: Patch, files: dict[str, bytes], notes: list[str]

@@ -40,6 +40,8 @@ def test_a_renamed_function_updates_its_test(tmp_path: Path) -> None:
         and "+    assert inches_to_cm(2) == 5.08" in patch.diff
     )
     assert any("judged obsolete" in note for note in report.notes)
+    # The test module no longer imports; its test passed at the base: the change broke it.
+    assert report.base == base and report.newly_failing == report.failing_tests == ("test_units.py",)
 
 
 def test_a_bug_in_the_change_is_fixed_in_the_code_not_the_test(tmp_path: Path) -> None:
