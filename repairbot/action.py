@@ -33,7 +33,7 @@ from typing import Any
 
 from repairbot import diffs
 from repairbot.config import REPO_CONFIG_PATH, RepoConfig, Settings, load_repo_config
-from repairbot.errors import BadInput, EnvironmentProblem, NothingToRepair, RepairbotError
+from repairbot.errors import BadInput, EnvironmentProblem, FailingAtBase, NothingToRepair, RepairbotError
 from repairbot.models import Job, Report
 from repairbot.report import write_json
 from repairbot.testing.runs import split_command
@@ -290,7 +290,7 @@ def _run(runner: Runner, results: Results) -> int:
     else:
         path = (top or root) / REPO_CONFIG_PATH
         cfg = load_repo_config(path.read_text(encoding="utf-8") if path.is_file() else None)
-    sandbox = inputs.sandbox or cfg.sandbox or "docker"
+    sandbox, test_cmd, budget = effective(inputs, cfg)
     skipped = _skip_reason(runner, cfg)
     if skipped:
         results.summary(f"## repairbot\n\nSkipped: {skipped}.")
@@ -310,7 +310,6 @@ def _run(runner: Runner, results: Results) -> int:
             if tree != top:
                 stack.callback(_remove_worktree, top, tree)
                 project = tree / rel
-        test_cmd = inputs.test_command or cfg.test_command
         if sandbox == "local":
             test_cmd = _project_environment(project, runner.temp, test_cmd)
         base = inputs.base or _event_base(runner, pr)
@@ -322,7 +321,7 @@ def _run(runner: Runner, results: Results) -> int:
             root=project,
             test_cmd=test_cmd,
             base=base,
-            budget_s=inputs.budget or cfg.budget,
+            budget_s=budget,
             sandbox=sandbox,
             generators=tuple(cfg.generators),
             prefer=cfg.prefer,
@@ -333,19 +332,28 @@ def _run(runner: Runner, results: Results) -> int:
         from repairbot.pipeline import repair
 
         print("::group::repairbot progress", flush=True)
+        nothing: NothingToRepair | None = None
         try:
             report: Report | None = repair(
                 job, lambda m: print(f"repairbot: {m}", file=sys.stderr, flush=True)
             )
-        except NothingToRepair:
-            report = None
+        except NothingToRepair as exc:
+            report, nothing = None, exc
         finally:
             print("::endgroup::", flush=True)
+        if report is None:
+            return _publish_nothing(runner, inputs, pr, nothing, notes, results)
         return _publish(runner, inputs, cfg, pr, report, rel, project, notes, results)
 
 
-def _progress(message: str) -> None:
-    print(f"repairbot: {message}", file=sys.stderr, flush=True)
+def effective(inputs: Inputs, cfg: RepoConfig) -> tuple[str, tuple[str, ...] | None, float]:
+    """The sandbox, test command and budget of this run: an input that is set wins over
+    `.github/repairbot.yml`, which wins over the defaults."""
+    return (
+        inputs.sandbox or cfg.sandbox or "docker",
+        inputs.test_command or cfg.test_command,
+        inputs.budget or cfg.budget,
+    )
 
 
 def _skip_reason(runner: Runner, cfg: RepoConfig) -> str | None:
@@ -373,11 +381,11 @@ def _skip_reason(runner: Runner, cfg: RepoConfig) -> str | None:
 
 
 def _event_base(runner: Runner, pr: PullRequestInfo | None) -> str | None:
-    """The revision whose changes this event makes intended: the PR's base, or the push's `before`."""
-    if pr is not None:
-        return pr.base_sha
-    before = runner.event.get("before")
-    return before if isinstance(before, str) and before.strip("0") else None
+    """The revision whose changes this event makes intended: a pull request's base. A push names none, as in
+    the App: the engine then presumes the last commit intended when the failing tests passed before it. (The
+    push's `before` would make every failure already there at `before` pre-existing, so a later push with the
+    same failures would never update repairbot's pull request.)"""
+    return pr.base_sha if pr is not None else None
 
 
 # -- git: the tree under repair holds no credential --------------------------------------------------------
@@ -543,12 +551,44 @@ def _annotate_report(report: Report, rel: str, diff: str, results: Results) -> N
                          block.path, block.start, block.end)  # fmt: skip
 
 
+def _publish_nothing(
+    runner: Runner,
+    inputs: Inputs,
+    pr: PullRequestInfo | None,
+    nothing: NothingToRepair | None,
+    notes: list[str],
+    results: Results,
+) -> int:
+    """No repair was attempted: the tests pass, or every failing test failed the same way at the base."""
+    from repairbot.github import messages
+
+    head = pr.head_sha if pr is not None else runner.sha
+    results.set(review="", pull_request="", summary_only="false", kind="none")
+    if isinstance(nothing, FailingAtBase):
+        at = nothing.base[:12] or "the base"
+        why = f"every failing test failed the same way at {at}, so these changes did not break them"
+        results.set(status="pre-existing", failing_tests=str(len(nothing.failing)))
+        headline = f"{len(nothing.failing)} test(s) fail at {head[:12]}; {why}: nothing proposed."
+        notes.append(f"Failing at the base too: {', '.join(f'`{t}`' for t in nothing.failing[:10])}"
+                     + (" …" if len(nothing.failing) > 10 else ""))  # fmt: skip
+    else:
+        why = "the tests pass"
+        results.set(status="passed", failing_tests="0")
+        headline = f"The tests pass at {head[:12]}: nothing to repair."
+        if nothing is not None and nothing.message != "nothing to repair: every test passes":
+            notes.append(nothing.message[:1].upper() + nothing.message[1:] + ".")
+    if pr is not None and inputs.review:
+        notes += _retire_review(runner, inputs, pr, None, results, why)
+    results.summary(messages.job_summary(None, headline, notes))
+    return 0
+
+
 def _publish(
     runner: Runner,
     inputs: Inputs,
     cfg: RepoConfig,
     pr: PullRequestInfo | None,
-    report: Report | None,
+    report: Report,
     rel: str,
     project: Path,
     notes: list[str],
@@ -560,14 +600,6 @@ def _publish(
     out_dir.mkdir(parents=True, exist_ok=True)
     head = pr.head_sha if pr is not None else runner.sha
     results.set(report_dir=str(out_dir), review="", pull_request="", summary_only="false")
-    if report is None:
-        results.set(status="passed", kind="none", failing_tests="0")
-        if pr is not None and inputs.review:
-            notes += _retire_review(runner, inputs, pr, None, results)
-        passed = f"The tests pass at {head[:12]}: nothing to repair."
-        results.summary(messages.job_summary(None, passed, notes))
-        return 0
-
     report_path = out_dir / "repairbot-report.json"
     write_json(report, report_path)
     results.set(status=report.status, kind=report.kind, report_file=str(report_path),
@@ -690,10 +722,11 @@ def _retire_review(
     pr: PullRequestInfo,
     report: Report | None,
     results: Results,
-    why: str = "",
+    why: str,
 ) -> list[str]:
-    """An earlier review of this pull request says the tests pass now (or that its suggestions no longer
-    apply), and its suggestions are marked outdated."""
+    """An earlier review of this pull request says why its suggestions no longer apply (the tests pass, the
+    failures are not this pull request's doing, no validated repair), and its suggestions are marked
+    outdated."""
     from repairbot.github import messages, publish
 
     notes: list[str] = []
@@ -703,7 +736,7 @@ def _retire_review(
         pull = _client(runner).get_repo(runner.repo).get_pull(pr.number)
         mark = publish.review_marks(inputs.review_key)[0]
         if report is None:
-            body, reason = messages.review_resolved_body(pr.head_sha, mark), "the tests pass"
+            body, reason = messages.review_resolved_body(pr.head_sha, mark, why), why
         else:
             body, reason = messages.review_unfixed_body(report, pr.head_sha, mark, why), why
         retired = publish.retire_review(pull, pr.head_sha, body, inputs.review_key, reason)

@@ -31,6 +31,17 @@ class NothingToRepair(RepairbotError):
     exit_code = 1
 
 
+class FailingAtBase(NothingToRepair):
+    """Tests fail, but each failed the same way at the base (or is flaky): the changes since do not explain
+    them, so there is nothing for this change to repair. Callers must not say that the tests pass. `failing`:
+    the failing tests kept apart."""
+
+    def __init__(self, message: str, failing: tuple[str, ...], base: str) -> None:
+        super().__init__(message)
+        self.failing = failing
+        self.base = base
+
+
 def missing_extra(err: ImportError, extra: str, what: str) -> EnvironmentProblem:
     """The error for a feature whose optional dependencies are not installed."""
     return EnvironmentProblem(

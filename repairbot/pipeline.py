@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from repairbot import coevolve, localize, plugins, report, reproduce
-from repairbot.errors import BadInput, NothingToRepair, RepairbotError
+from repairbot.errors import BadInput, FailingAtBase, NothingToRepair, RepairbotError
 from repairbot.models import (
     Budget,
     Candidate,
@@ -191,7 +191,8 @@ class _Repair:
         if self.ignored:
             run = self.first_run = triage.without(run, self.ignored)
             if not run.failing:
-                raise NothingToRepair("nothing to repair: every failing test failed the same way at the base")
+                raise FailingAtBase("nothing to repair: every failing test failed the same way at the base",
+                                    tuple(sorted(self.ignored)), self.job.base or "")  # fmt: skip
         first_locations: tuple[Location, ...] = ()
         feedback: list[Verdict] = []
         for round_no in range(1, self.job.max_rounds + 1):

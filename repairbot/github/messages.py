@@ -204,11 +204,11 @@ def suggestion_note(report: Report) -> str:
     return f"Test update (the test is obsolete, not the code wrong): {why}"
 
 
-def review_resolved_body(sha: str, mark: str) -> str:
-    return (
-        f"**Resolved** at {sha[:12]}: the whole test suite passes on this pull request's head. "
-        f"Earlier suggestions are marked outdated.\n\n{mark}"
-    )
+def review_resolved_body(sha: str, mark: str, why: str = "the tests pass") -> str:
+    """The review once its suggestions no longer apply, though no repair is needed: the suite passes, or the
+    failing tests fail the same way on the base (so the pull request did not break them)."""
+    what = "the whole test suite passes on this pull request's head" if why == "the tests pass" else why
+    return f"**Resolved** at {sha[:12]}: {what}. Earlier suggestions are marked outdated.\n\n{mark}"
 
 
 def review_unfixed_body(report: Report, sha: str, mark: str, why: str) -> str:

@@ -101,12 +101,16 @@ class World:
         return [f"{r.method} {r.path}" for r in self.github.requests if r.method != "GET"]
 
 
-@pytest.fixture
-def world(tmp_path: Path, github: GitHubServer) -> Iterator[World]:
-    bare, dev, sha = init_remote(tmp_path, example(fixed=True))
+def make_world(root: Path, github: GitHubServer, files: dict[str, str]) -> World:
+    bare, dev, sha = init_remote(root, files)
     github.add_repo(FULL, bare)
     github.add_token(TOKEN, write=True)
-    yield World(github, bare, dev, tmp_path, sha)
+    return World(github, bare, dev, root, sha)
+
+
+@pytest.fixture
+def world(tmp_path: Path, github: GitHubServer) -> Iterator[World]:
+    yield make_world(tmp_path, github, example(fixed=True))
 
 
 def run_action(
@@ -292,6 +296,57 @@ def test_pull_request_review_is_posted_updated_and_resolved(
     assert old["body"].startswith(f"**Outdated** at {sha3[:12]}: the tests pass.")
     assert "```suggestion" not in old["body"] and old["line"] is None  # outdated on GitHub's side too
     assert f"The tests pass at {sha3[:12]}: nothing to repair." in summary_of(third)
+
+
+# -- a pull request that changes behaviour on purpose: the obsolete test's update is what gets suggested ---
+
+UNITS = "def to_cm(inches):\n    return inches * 2.54\n"
+UNITS_TEST = "from units import to_cm\n\n\ndef test_inches():\n    assert to_cm(2) == 5.08\n"
+
+
+@pytest.mark.docker
+def test_pull_request_with_an_intended_change_gets_the_test_update_with_the_reasoning(
+    action_runner: ActionRunner, tmp_path: Path, github: GitHubServer
+) -> None:
+    world = make_world(tmp_path, github, {"units.py": UNITS, "test_units.py": UNITS_TEST})
+    renamed = UNITS.replace("def to_cm", "def inches_to_cm")
+    sha = open_pr(world, 9, "rename", {"units.py": renamed})
+    ws = world.checkout(sha)
+    result = run_action(action_runner, world, ws, "pull_request", pr_event(world, 9, sha, "rename"), sha,
+                        "refs/pull/9/merge")  # fmt: skip
+    assert result.succeeded and result.outputs["status"] == "fixed", result.log
+    assert result.outputs["kind"] == "test", result.log
+    (review,) = world.github.reviews(FULL, 9)
+    body = review["body"]
+    assert "**The test was judged wrong** (obsolete after an intended change), not the code." in body
+    assert "1 of them passed on the base" in body
+    # The pull request does not touch test_units.py, so the update is in the body rather than inline.
+    assert "Changes outside this pull request's diff" in body and "inches_to_cm(2)" in body
+    assert world.github.review_comments(FULL, 9) == []
+    patch = Path(result.outputs["patch-file"]).read_text()
+    assert re.findall(r"^\+\+\+ b/(\S+)", patch, re.MULTILINE) == ["test_units.py"]
+    assert run_git(world.bare, "rev-parse", "refs/heads/rename").strip() == sha
+
+
+# -- a pull request that did not break the failing tests: nothing proposed, and not called green -----------
+
+
+@pytest.mark.docker
+def test_pull_request_whose_failures_fail_the_same_on_the_base_gets_no_review(
+    action_runner: ActionRunner, tmp_path: Path, github: GitHubServer
+) -> None:
+    world = make_world(tmp_path, github, example(fixed=False))  # main is broken already
+    sha = open_pr(world, 10, "docs", {"NOTES.md": "notes\n"})
+    ws = world.checkout(sha)
+    result = run_action(action_runner, world, ws, "pull_request", pr_event(world, 10, sha, "docs"), sha,
+                        "refs/pull/10/merge")  # fmt: skip
+    assert result.succeeded, result.log
+    assert result.outputs["status"] == "pre-existing" and result.outputs["failing-tests"] == "2", result.log
+    assert world.github.reviews(FULL, 10) == [] and world.writes() == []
+    text = summary_of(result)
+    why = f"every failing test failed the same way at {world.base_sha[:12]}"
+    assert f"2 test(s) fail at {sha[:12]}; {why}" in text
+    assert "The tests pass" not in text
 
 
 # -- a fork's pull request: read-only token → summary and annotations ------------------------------------
