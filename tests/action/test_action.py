@@ -179,3 +179,64 @@ def test_inputs_are_checked(monkeypatch: pytest.MonkeyPatch, name: str, value: s
     monkeypatch.setenv(f"INPUT_{name.upper().replace('-', '_')}", value)
     with pytest.raises(BadInput, match=message):
         read_inputs()
+
+
+def test_inputs_override_the_repository_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    from repairbot.action import effective, read_inputs
+    from repairbot.config import load_repo_config
+
+    cfg = load_repo_config("budget: 60\nsandbox: local\ntest_command: python -m pytest -x tests\n")
+    assert effective(read_inputs(), cfg) == ("local", ("python", "-m", "pytest", "-x", "tests"), 60.0)
+    monkeypatch.setenv("INPUT_BUDGET", "30")
+    monkeypatch.setenv("INPUT_SANDBOX", "docker")
+    monkeypatch.setenv("INPUT_TEST_COMMAND", "pytest -q")
+    assert effective(read_inputs(), cfg) == ("docker", ("pytest", "-q"), 30.0)
+    assert effective(read_inputs(), load_repo_config(None))[0] == "docker"
+    monkeypatch.delenv("INPUT_SANDBOX")
+    assert effective(read_inputs(), load_repo_config(None)) == ("docker", ("pytest", "-q"), 30.0)
+
+
+def _pull_request_checkout(tmp_path: Path, base_config: str, head_config: str) -> tuple[Path, dict[str, str]]:
+    """A checkout of a pull request's head whose base and head carry different .github/repairbot.yml."""
+    root = tmp_path / "ws"
+    shutil.copytree(EXAMPLE, root)
+    (root / ".github").mkdir()
+    (root / ".github" / "repairbot.yml").write_text(base_config)
+    run_git(root, "init", "--quiet")
+    run_git(root, "add", "--all")
+    run_git(root, "commit", "--quiet", "-m", "base")
+    base_sha = run_git(root, "rev-parse", "HEAD").strip()
+    (root / ".github" / "repairbot.yml").write_text(head_config)
+    run_git(root, "commit", "--quiet", "-am", "head")
+    head_sha = run_git(root, "rev-parse", "HEAD").strip()
+    env, _, _ = action_env(tmp_path, root)
+    head = {"sha": head_sha, "ref": "x", "repo": {"full_name": "o/r"}}
+    base = {"sha": base_sha, "ref": "main", "repo": {"full_name": "o/r"}}
+    Path(env["GITHUB_EVENT_PATH"]).write_text(json.dumps({"pull_request": {"number": 3, "head": head,
+                                                                            "base": base}}))  # fmt: skip
+    env.update(GITHUB_EVENT_NAME="pull_request", GITHUB_REPOSITORY="o/r", GITHUB_SHA=head_sha)
+    return root, env
+
+
+def test_a_pull_request_is_configured_by_its_base_not_by_its_head(tmp_path: Path) -> None:
+    """The base's .github/repairbot.yml applies, as in the App: a contributor cannot switch repairbot on (or
+    reconfigure it) from the branch under review."""
+    _, env = _pull_request_checkout(tmp_path, "triggers:\n  pull_request: false\n", "budget: 30\n")
+    proc = run_action(env, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert read_file_command(Path(env["GITHUB_OUTPUT"]))["status"] == "skipped"
+    text = Path(env["GITHUB_STEP_SUMMARY"]).read_text()
+    assert "Skipped: triggers.pull_request is off in .github/repairbot.yml." in text
+
+
+def test_a_push_is_skipped_as_the_configuration_says(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    shutil.copytree(EXAMPLE, root)
+    (root / ".github").mkdir()
+    (root / ".github" / "repairbot.yml").write_text("branches: [release/*]\n")
+    env, summary, outputs = action_env(tmp_path, root)
+    env.update(GITHUB_EVENT_NAME="push", GITHUB_REF="refs/heads/main")
+    proc = run_action(env, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert read_file_command(outputs)["status"] == "skipped"
+    assert "the branch main is not among the branches of .github/repairbot.yml" in summary.read_text()
