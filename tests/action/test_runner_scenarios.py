@@ -265,6 +265,9 @@ def test_pull_request_review_is_posted_updated_and_resolved(
     assert comment["path"] == "stats.py" and comment["line"] == 15 and comment["start_line"] is None
     assert passes(buggy["stats.py"].replace(BUGGY_LINE, suggested(comment["body"])), world.root)
     assert f"Posted [a review]({review['html_url']}) with 1 suggestion(s)." in summary_of(first)
+    # Shown with `pytest -rP`: what a reviewer and the run's page show (the issue asks for both).
+    print(f"--- job summary ---\n{first.summary}\n--- review body ---\n{review['body']}\n--- suggestion ---\n"
+          f"{comment['body']}")  # fmt: skip
     # Never a push: the contributor's branch and every other ref are as they were.
     assert run_git(world.bare, "rev-parse", "refs/heads/faster-average").strip() == sha1
     assert run_git(world.bare, "for-each-ref", "--format=%(refname)", "refs/heads/repairbot") == ""
