@@ -68,6 +68,52 @@ class Budget:
 
 
 @dataclass(frozen=True, slots=True)
+class Value:
+    """A value a failing test saw, as the test runner's plugin recorded it (never parsed from text)."""
+
+    repr: str  # repr(), cut at a few thousand characters
+    type: str  # "module.QualName" of its type
+    source: str | None = None  # a Python literal equal to the value (builtin data types only), when short
+    ref: str | None = None  # "module:qualname" when the value is a class, function or module importable so
+    names: tuple[str, ...] = ()  # names (and `self.x`) bound to this very object in the failing frame
+    plain: str | None = None  # a literal equal to it (==) of a builtin type, for a named tuple
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One call of a mock: `name` is the method path for calls recorded on a parent mock ("" otherwise)."""
+
+    name: str
+    args: tuple[Value, ...] = ()
+    kwargs: Mapping[str, Value] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """Runtime evidence of one failure, recorded where it happened.
+
+    kind "compare": a failing comparison of an `assert` (`op` "==", "in", "<", ...; values "left", "right");
+    "assert_method": a unittest `assert*` call (`op` its name; values are its arguments by parameter name);
+    "mock": a failing `assert_called_with`-style check (`op` the method; `expected` the expected calls,
+    `calls` the mock's actual calls);
+    "raises": an exception that did not match `pytest.raises`/`assertRaises*` (values "actual", the raised
+    exception; `pattern` the expected regex; `expected` names the expected types in `op`);
+    "doctest": a doctest example whose output differs (values "want", "got");
+    "exception": the exception the test failed with (value "actual"; `op` its type, `pattern` str());
+    "names": values of names and attributes in the failing statement (`values`, keyed by their source).
+    `path`/`line`: the statement in the test code (a test file, or a test helper it calls)."""
+
+    kind: str
+    path: str = ""
+    line: int = 0
+    op: str = ""
+    values: Mapping[str, Value] = field(default_factory=dict)
+    pattern: str | None = None
+    expected: tuple[Call, ...] = ()
+    calls: tuple[Call, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class TestOutcome:
     __test__ = False  # not a pytest test class
     nodeid: str  # pytest node id, relative to the project root
@@ -76,6 +122,10 @@ class TestOutcome:
     longrepr: str = ""  # the traceback as pytest printed it
     frames: tuple[tuple[str, int], ...] = ()  # (path, line) of project frames, innermost last
     duration: float = 0.0
+    observations: tuple[Observation, ...] = ()  # runtime evidence of the failure (repairbot's plugin)
+
+    def observed(self, kind: str) -> tuple[Observation, ...]:
+        return tuple(o for o in self.observations if o.kind == kind)
 
     @property
     def ok(self) -> bool:

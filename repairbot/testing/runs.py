@@ -13,6 +13,7 @@ from typing import Any
 
 from repairbot.errors import BadInput
 from repairbot.models import Outcome, RunSpec, TestOutcome, TestRun
+from repairbot.testing.evidence import observations
 
 SERVER_PATH = Path(__file__).with_name("server.py")
 _PYTEST_NAMES = {"pytest", "py.test"}
@@ -334,7 +335,8 @@ def _combine(nodeid: str, reports: list[dict[str, Any]], killed: str | None) -> 
             else:
                 outcome = "error"
             frames = tuple((str(p), int(n)) for p, n in r.get("frames", []))
-            return TestOutcome(nodeid, outcome, r.get("message", ""), r.get("longrepr", ""), frames, duration)
+            return TestOutcome(nodeid, outcome, r.get("message", ""), r.get("longrepr", ""), frames, duration,
+                               observations(r.get("observations")))  # fmt: skip
     call = [r for r in reports if r["when"] == "call"]
     if call:
         return TestOutcome(
