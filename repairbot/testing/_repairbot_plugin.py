@@ -37,7 +37,7 @@ from collections.abc import Generator
 from typing import Any
 
 import pytest
-from _pytest._code import Traceback
+from _pytest._code import ExceptionInfo, Traceback
 
 _ROOT = os.path.realpath(os.environ.get("REPAIRBOT_ROOT", os.getcwd()))
 _EVENTS_PATH = os.environ.get("REPAIRBOT_EVENTS")
@@ -181,6 +181,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, None, None]:
     _emit({"event": "start", "nodeid": item.nodeid})
     _compared.clear()
+    _soft.clear()
     if _cov is not None:
         _cov.switch_context(item.nodeid)
     global _watchdog
@@ -248,6 +249,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         # A unittest TestCase's failure reaches `call` only now (pytest's unittest plugin sets it).
         observations = _observe_safely(call)
     _compared.clear()
+    if call.when == "call" and _soft:
+        observations = [*_soft, *observations]
+        _soft.clear()
+        if report.outcome == "passed":  # assertions failed under soft(): the test did not pass
+            report.outcome = "failed"
+            report.longrepr = "repairbot: assertions failed under soft()"
     record: dict[str, Any] = {
         "event": "report",
         "nodeid": item.nodeid,
@@ -260,8 +267,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         record["message"] = call.excinfo.exconly().strip()[:2000]
         record["longrepr"] = str(report.longrepr)[-8000:]
         record["frames"] = _frames(call.excinfo)
-        if observations:
-            record["observations"] = observations
+    if observations and report.outcome == "failed":
+        record["observations"] = observations
     _emit(record)
     if report.outcome == "passed" and call.when == "call":
         global _slowest_pass
@@ -286,6 +293,34 @@ def _observe_safely(call: pytest.CallInfo[None]) -> list[dict[str, Any]]:
 
 
 _compared: list[tuple[str, Any, Any, tuple[str, int] | None]] = []  # failing comparisons of this test
+_soft: list[dict[str, Any]] = []  # observations of assertions that failed under soft()
+
+
+class _Soft:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> bool:
+        if kind is None or exc is None or not issubclass(kind, AssertionError):
+            return False
+        if len(_soft) < 64:
+            try:
+                _soft.extend(
+                    o for o in _observe(ExceptionInfo.from_exc_info((kind, exc, tb))) if o["kind"] != "names"
+                )
+            except Exception:
+                pass
+        _compared.clear()
+        return True
+
+
+def soft() -> _Soft:
+    """`with soft(): assert ...` (on the assertion's own line, so no line moves): a failing assertion is
+    recorded and the test goes on, so that one run observes every obsolete assertion of a test (the test
+    still fails). Test co-evolution's probes use it; see repairbot/coevolve/updaters/observed.py."""
+    return _Soft()
+
+
 _MAX_REPR = 4000
 _MAX_SOURCE = 20000
 _MAX_NAMES = 24

@@ -15,6 +15,7 @@ from dataclasses import replace
 from repairbot.coevolve.classify import classify
 from repairbot.coevolve.updaters.edits import Replacement, apply_edits, dedupe
 from repairbot.coevolve.updaters.exception import exception_edits, import_for, message_edits
+from repairbot.coevolve.updaters.observed import observe_tests, observed_edits
 from repairbot.coevolve.updaters.rename import rename_edits
 from repairbot.coevolve.updaters.signature import signature_edits, signature_hints
 from repairbot.coevolve.updaters.value import observe_values, value_edit
@@ -24,10 +25,13 @@ from repairbot.models import (
     Classification,
     Edit,
     GenerationContext,
+    Observation,
     Snapshot,
     TestOutcome,
 )
 from repairbot.parsing import find_test, parse, split_nodeid
+
+_BEHAVIOURAL = ("value", "message", "exception")
 
 
 def _changed_names(changes: ChangeSet) -> set[str]:
@@ -45,12 +49,14 @@ def update_candidates(
     classes: Mapping[str, Classification],
     test_files: Sequence[str],
     observed: Mapping[str, str] | None = None,
+    observations: Mapping[str, tuple[Observation, ...]] | None = None,
 ) -> list[Candidate]:
     """Candidate edits of test files for the obsolete tests among `failing`, best first.
 
     One candidate per test file gathers every update that file needs (renames and signatures file-wide,
     values/exceptions per test); the self-debugging loop reruns the generator on the partially fixed
-    snapshot for what is left.
+    snapshot for what is left. `observations`: every failing assertion of a test, as a probe observed
+    them (updaters/observed.py); a test's own run evidence otherwise.
     """
     obsolete = [
         o for o in failing if classes.get(o.nodeid) is not None and classes[o.nodeid].kind == "obsolete"
@@ -65,13 +71,17 @@ def update_candidates(
             src = snapshot.read(path)
         except OSError:
             continue
-        whole = _file_candidate(snapshot, changes, path, src, items, test_files, names, observed)
+        whole = _file_candidate(
+            snapshot, changes, path, src, items, test_files, names, observed, observations
+        )
         if whole is not None:
             out.append(whole)
         # Per-test alternatives: one wrong update must not sink the others (partial fixes are kept).
         if len(items) > 1:
             for item in items:
-                alt = _file_candidate(snapshot, changes, path, src, [item], test_files, names, observed)
+                alt = _file_candidate(
+                    snapshot, changes, path, src, [item], test_files, names, observed, observations
+                )
                 if alt is not None and (whole is None or alt.edits != whole.edits):
                     out.append(replace(alt, score=alt.score - 0.1))
     return out
@@ -86,6 +96,7 @@ def _file_candidate(
     test_files: Sequence[str],
     names: set[str],
     observed: Mapping[str, str] | None,
+    observations: Mapping[str, tuple[Observation, ...]] | None = None,
 ) -> Candidate | None:
     repls: list[Replacement] = []
     evidence: list[str] = []
@@ -98,7 +109,12 @@ def _file_candidate(
         fn = find_test(src, o.nodeid)
         if c is None:
             continue
-        if cl.reason == "rename" and id(c) not in seen_changes:
+        seen = (observations or {}).get(o.nodeid) or o.observations
+        by_evidence = observed_edits(src, path, o, seen) if cl.reason in _BEHAVIOURAL else []
+        if by_evidence:
+            # What the new code did, assertion by assertion (all the test's failing ones, together).
+            repls += by_evidence
+        elif cl.reason == "rename" and id(c) not in seen_changes:
             seen_changes.add(id(c))
             repls += rename_edits(src, c)
             # Other renames of the same change set are likely needed by this file too.
@@ -176,9 +192,12 @@ class TestsGenerator:
             coverage = analysis.before.coverage
             classes.update(classify(analysis.changes, todo, analysis.passed_at_base, sources, coverage))
         observed: dict[str, str] = {}
+        observations: dict[str, tuple[Observation, ...]] = {}
         if ctx.probe is not None:
-            observed = observe_values(ctx.snapshot, ctx.failing, classes, ctx.probe)
+            observations = observe_tests(ctx.snapshot, ctx.failing, classes, ctx.probe)
+            rest = [o for o in ctx.failing if o.nodeid not in observations and not o.observations]
+            observed = observe_values(ctx.snapshot, rest, classes, ctx.probe)
         changes = analysis.changes
-        return update_candidates(ctx.snapshot, changes, ctx.failing, classes, ctx.test_files, observed)[
-            : ctx.limit
-        ]
+        return update_candidates(
+            ctx.snapshot, changes, ctx.failing, classes, ctx.test_files, observed, observations
+        )[: ctx.limit]

@@ -76,15 +76,16 @@ def message_edits(src: bytes, fn: Node, err: str) -> list[Replacement]:
             pat = pos[1] if len(pos) > 1 else None
         if pat is None or pat.type != "string":
             continue
-        escaped = regex_escape(new_msg)
-        q = "'" if node_text(pat).endswith("'") else '"'
-        literal = (
-            f"r{q}{escaped}{q}"
-            if "\\" in escaped and q not in escaped
-            else format_like(escaped, node_text(pat))
-        )
+        literal = pattern_literal(new_msg, node_text(pat))
         out.append(Replacement(pat.start_byte, pat.end_byte, literal.encode()))
     return out
+
+
+def pattern_literal(message: str, like: str, start: bool = False, end: bool = False) -> str:
+    """A string literal (quoted like `like`) of a regex matching `message`, anchored as asked."""
+    escaped = ("^" if start else "") + regex_escape(message) + ("$" if end else "")
+    q = "'" if like.endswith("'") else '"'
+    return f"r{q}{escaped}{q}" if "\\" in escaped and q not in escaped else format_like(escaped, like)
 
 
 def import_for(src: bytes, exc: str, change: DefChange, snapshot: Snapshot) -> list[Replacement]:

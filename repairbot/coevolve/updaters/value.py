@@ -282,10 +282,16 @@ def _param_id(cells: Sequence[Node], names: Sequence[str], i: int) -> str:
 
 
 def value_edit(
-    src: bytes, outcome: TestOutcome, path: str, changed_names: set[str], observed: str | None = None
+    src: bytes,
+    outcome: TestOutcome,
+    path: str,
+    changed_names: set[str],
+    observed: str | None = None,
+    pair: tuple[str, str] | None = None,
 ) -> tuple[Replacement | None, str]:
     """The edit replacing the expected value of the failing equality assertion by the observed one.
-    Returns (edit or None, why not)."""
+    `observed`: repr() of the checked value (a probe's); `pair`: the sources of both compared values, as
+    the run recorded them. Returns (edit or None, why not)."""
     fn = find_test(src, outcome.nodeid)
     if fn is None:
         return None, "test function not found"
@@ -300,7 +306,8 @@ def value_edit(
         return None, "the failing statement is not an equality assertion"
     left, right = sides
     err = f"{outcome.message}\n{outcome.longrepr}"
-    pair = observed_pair(err) if observed is None else (observed, "")
+    if pair is None:
+        pair = observed_pair(err) if observed is None else (observed, "")
     if pair is None:
         return None, "observed value not in the failure text"
     # The expected side is the literal (or approx(literal), or a parametrized name); the other side must

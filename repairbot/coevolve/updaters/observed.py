@@ -1,0 +1,332 @@
+"""Updates driven by what the new code did (models.Observation, recorded by repairbot's pytest plugin): the
+values a failing comparison or `assert*` method compared, a mock's actual calls, the message of an exception
+that no longer matches its pattern. One edit per failing assertion, all the assertions of a test together.
+
+A run stops a test at its first failing assertion; `observe_tests` reruns the obsolete tests once with each
+assertion of theirs under the plugin's `soft()` (on the assertion's own line: no line moves), so one run
+observes every obsolete assertion of a test, and the edits of a test are validated together.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Mapping, Sequence
+
+from tree_sitter import Node
+
+from repairbot.coevolve.updaters.edits import Replacement, dedupe
+from repairbot.coevolve.updaters.exception import pattern_literal
+from repairbot.coevolve.updaters.value import (
+    _EQUAL_METHODS,
+    _sides,
+    _statement_at,
+    format_like,
+    parse_literal,
+    value_edit,
+)
+from repairbot.models import Call, Classification, Observation, Probe, Snapshot, TestOutcome, Value
+from repairbot.parsing import find_test, node_text, parse, split_nodeid, walk
+
+_MOCK_CHECKS = ("assert_called_with", "assert_called_once_with", "assert_any_call")
+_SOFT = b'__import__("_repairbot_plugin").soft()'
+_ASSERT_METHOD = re.compile(
+    r"^assert(?!Raises|Warns|Logs|NoLogs)\w*$|^assert_(?:called|any_call|has_calls)\w*$"
+)
+_BEHAVIOURAL = ("value", "message", "exception")
+
+
+def _assertion_statements(fn: Node) -> list[Node]:
+    """The simple assertion statements of a test function: `assert ...`, `self.assert*(...)` and
+    `mock.assert_*(...)` calls (not the `with pytest.raises` blocks: those are compound statements)."""
+    out: list[Node] = []
+    for n in walk(fn):
+        if n.type == "assert_statement":
+            out.append(n)
+        elif n.type == "expression_statement" and n.named_children and n.named_children[0].type == "call":
+            f = n.named_children[0].child_by_field_name("function")
+            if (
+                f is not None
+                and f.type == "attribute"
+                and _ASSERT_METHOD.match(node_text(f.child_by_field_name("attribute")))
+            ):
+                out.append(n)
+    return out
+
+
+def soft_probe_source(src: bytes, nodeids: Sequence[str]) -> bytes | None:
+    """`src` with each assertion statement of the tests `nodeids` under `soft()`, or None if none."""
+    spots: set[int] = set()
+    for nid in nodeids:
+        fn = find_test(src, nid)
+        if fn is None:
+            continue
+        for stmt in _assertion_statements(fn):
+            # Only a statement that starts its line can take a prefix (not `x = 1; assert x`).
+            line_start = src.rfind(b"\n", 0, stmt.start_byte) + 1
+            if src[line_start : stmt.start_byte].strip() == b"":
+                spots.add(stmt.start_byte)
+    if not spots:
+        return None
+    out = src
+    for at in sorted(spots, reverse=True):
+        out = out[:at] + b"with " + _SOFT + b": " + out[at:]
+    return out if not parse(out).root_node.has_error else None
+
+
+def observe_tests(
+    snapshot: Snapshot,
+    failing: Sequence[TestOutcome],
+    classes: Mapping[str, Classification],
+    probe: Probe,
+) -> dict[str, tuple[Observation, ...]]:
+    """The observations of every failing assertion of each behaviourally obsolete test (one probe run per
+    test file); tests the probe could not observe are left out (their own run's evidence stands)."""
+    by_file: dict[str, list[str]] = {}
+    for o in failing:
+        cl = classes.get(o.nodeid)
+        if cl is not None and cl.kind == "obsolete" and cl.reason in _BEHAVIOURAL:
+            by_file.setdefault(split_nodeid(o.nodeid)[0], []).append(o.nodeid)
+    out: dict[str, tuple[Observation, ...]] = {}
+    for path, nodeids in by_file.items():
+        try:
+            probe_src = soft_probe_source(snapshot.read(path), nodeids)
+        except OSError:
+            continue
+        if probe_src is None:
+            continue
+        run = probe({path: probe_src}, nodeids)
+        for nid in nodeids:
+            res = run.outcome(nid)
+            if res is not None and res.observations:
+                out[nid] = res.observations
+    return out
+
+
+# ------------------------------------------------------------------------------------------- the edits
+
+
+def _literal_of(v: Value, like: Node) -> str | None:
+    """Source for the observed value `v` replacing the expected literal `like`."""
+    src = v.source
+    if src is None and v.plain is not None and like.type == "tuple":
+        src = v.plain  # a named tuple compared with the plain tuple the test wrote
+    if src is None:
+        return None
+    ok, val = parse_literal(src)
+    if not ok:
+        return None
+    return format_like(val, node_text(like))
+
+
+def _ref_edit(expected: Node, actual: Value) -> Replacement | None:
+    """`Mode.FAST` → `Mode.SAFE` when the new value is another member (attribute) of the same owner."""
+    if actual.ref is None or expected.type != "attribute":
+        return None
+    qualname = actual.ref.split(":", 1)[1]
+    if "." not in qualname:
+        return None
+    owner, member = qualname.rsplit(".", 1)
+    obj = expected.child_by_field_name("object")
+    attr = expected.child_by_field_name("attribute")
+    if obj is None or attr is None or node_text(obj).rsplit(".", 1)[-1] != owner.rsplit(".", 1)[-1]:
+        return None
+    if node_text(attr) == member:
+        return None
+    return Replacement(attr.start_byte, attr.end_byte, member.encode())
+
+
+def _comparison_edit(
+    src: bytes, stmt: Node, outcome: TestOutcome, path: str, obs: Observation
+) -> Replacement | None:
+    if obs.kind == "assert_method":
+        left, right = obs.values.get("first"), obs.values.get("second")
+    else:
+        left, right = obs.values.get("left"), obs.values.get("right")
+    if left is None or right is None:
+        return None
+    sides = _comparison_sides(stmt, obs)
+    if sides is None:
+        return None
+    # The side the test computes is the one whose text is not a literal; the literal side is replaced.
+    for exp_node, act in ((sides[1], left), (sides[0], right)):
+        rep = _ref_edit(exp_node, act)
+        if rep is not None:
+            return rep
+    # A value with no literal form cannot be written into the test: "<?>" never parses as one.
+    pair = (left.source or left.plain or "<?>", right.source or right.plain or "<?>")
+    line_outcome = TestOutcome(outcome.nodeid, outcome.outcome, frames=((path, obs.line),))
+    rep, _ = value_edit(src, line_outcome, path, set(), pair=pair)
+    return rep
+
+
+def _comparison_sides(stmt: Node, obs: Observation) -> tuple[Node, Node] | None:
+    if obs.kind == "compare" and obs.op in ("is", "=="):
+        cond = stmt.named_children[0] if stmt.type == "assert_statement" and stmt.named_children else None
+        if cond is not None and cond.type == "comparison_operator" and len(cond.named_children) == 2:
+            return cond.named_children[0], cond.named_children[1]
+        return None
+    if obs.kind == "assert_method" and obs.op in (*_EQUAL_METHODS, "assertIs"):
+        return _sides(stmt) if obs.op != "assertIs" else _call_sides(stmt)
+    return None
+
+
+def _call_sides(stmt: Node) -> tuple[Node, Node] | None:
+    call = stmt.named_children[0] if stmt.named_children else None
+    args = call.child_by_field_name("arguments") if call is not None and call.type == "call" else None
+    pos = [a for a in (args.named_children if args else []) if a.type not in ("keyword_argument", "comment")]
+    return (pos[0], pos[1]) if len(pos) >= 2 else None
+
+
+def _arg_text(v: Value, like: str) -> str | None:
+    """Source for an argument the code now passes: its literal (a string quoted like `like`), else a name
+    the test binds to that very object."""
+    if v.source is not None:
+        ok, val = parse_literal(v.source)
+        return format_like(val, like) if ok and isinstance(val, str) else v.source
+    names = [n for n in v.names if not n.startswith("@")]
+    return names[0] if names else None
+
+
+def _pick_call(obs: Observation) -> Call | None:
+    if not obs.calls or not obs.expected:
+        return None
+    if obs.op == "assert_called_once_with":
+        return obs.calls[0] if len(obs.calls) == 1 else None
+    if obs.op == "assert_called_with":
+        return obs.calls[-1]
+    # assert_any_call: the actual call closest to the expected one
+    want = obs.expected[0]
+
+    def score(c: Call) -> tuple[int, int]:
+        same = sum(1 for a, b in zip(c.args, want.args, strict=False) if a.repr == b.repr)
+        same += sum(1 for k, v in c.kwargs.items() if k in want.kwargs and want.kwargs[k].repr == v.repr)
+        return same, -abs(len(c.args) - len(want.args))
+
+    return max(obs.calls, key=score)
+
+
+def _mock_edit(stmt: Node, obs: Observation) -> Replacement | None:
+    """The arguments of `m.assert_called_with(...)` and the like, set to the call the code now makes: an
+    argument the test wrote and the code still passes keeps its expression."""
+    if obs.op not in _MOCK_CHECKS:
+        return None
+    actual = _pick_call(obs)
+    call = stmt.named_children[0] if stmt.named_children else None
+    args = call.child_by_field_name("arguments") if call is not None and call.type == "call" else None
+    if actual is None or args is None or args.type != "argument_list":
+        return None
+    want = obs.expected[0]
+    items = [a for a in args.named_children if a.type != "comment"]
+    if any(a.type in ("list_splat", "dictionary_splat") for a in items):
+        return None
+    positional = [a for a in items if a.type != "keyword_argument"]
+    keywords = {
+        node_text(a.child_by_field_name("name")): a.child_by_field_name("value")
+        for a in items
+        if a.type == "keyword_argument"
+    }
+    strings = [n for n in walk(args) if n.type == "string"]
+    like = node_text(strings[0]) if strings else "''"
+    parts: list[str] = []
+    for i, a in enumerate(actual.args):
+        if i < len(positional) and i < len(want.args) and want.args[i].repr == a.repr:
+            parts.append(node_text(positional[i]))
+            continue
+        text = _arg_text(a, like)
+        if text is None:
+            return None
+        parts.append(text)
+    for k, v in actual.kwargs.items():
+        node = keywords.get(k)
+        if node is not None and k in want.kwargs and want.kwargs[k].repr == v.repr:
+            parts.append(f"{k}={node_text(node)}")
+            continue
+        text = _arg_text(v, like)
+        if text is None:
+            return None
+        parts.append(f"{k}={text}")
+    new = "(" + ", ".join(parts) + ")"
+    if new == node_text(args):
+        return None
+    return Replacement(args.start_byte, args.end_byte, new.encode())
+
+
+def _raises_call(stmt: Node, line: int) -> Node | None:
+    """The `pytest.raises(...)`/`assertRaisesRegex(...)` call of a `with` statement starting at `line`."""
+    node: Node | None = stmt
+    while node is not None and node.type != "with_statement":
+        node = node.parent
+    if node is None:
+        return None
+    for n in walk(node):
+        if n.type == "call" and node_text(n.child_by_field_name("function")).endswith(
+            ("raises", "assertRaisesRegex", "assertRaisesRegexp", "assertRaises")
+        ):
+            return n
+    return None
+
+
+def _pattern_edit(fn: Node, obs: Observation) -> Replacement | None:
+    """A `match=` / `assertRaisesRegex` pattern set to the new message; `^`/`$` anchors are kept."""
+    message = obs.values.get("message")
+    if obs.pattern is None or message is None or message.source is None:
+        return None
+    ok, new_msg = parse_literal(message.source)
+    if not ok or not isinstance(new_msg, str) or re.search(obs.pattern, new_msg):
+        return None
+    call = None
+    for n in walk(fn):
+        if n.type == "with_statement" and n.start_point.row + 1 == obs.line:
+            call = _raises_call(n, obs.line)
+            break
+    if call is None:
+        return None
+    args = call.child_by_field_name("arguments")
+    pat: Node | None = None
+    for a in args.named_children if args is not None else ():
+        if a.type == "keyword_argument" and node_text(a.child_by_field_name("name")) in (
+            "match",
+            "expected_regex",
+        ):
+            pat = a.child_by_field_name("value")
+    if pat is None and node_text(call.child_by_field_name("function")).endswith(("Regex", "Regexp")):
+        pos = [a for a in (args.named_children if args is not None else ()) if a.type != "keyword_argument"]
+        pat = pos[1] if len(pos) > 1 else None
+    if pat is None or pat.type != "string":
+        return None
+    try:
+        old = ast.literal_eval(node_text(pat))
+    except (ValueError, SyntaxError):
+        return None
+    if old != obs.pattern:
+        return None
+    literal = pattern_literal(new_msg, node_text(pat), obs.pattern.startswith("^"), obs.pattern.endswith("$"))
+    return Replacement(pat.start_byte, pat.end_byte, literal.encode())
+
+
+def observed_edits(
+    src: bytes, path: str, outcome: TestOutcome, observations: Sequence[Observation]
+) -> list[Replacement]:
+    """One edit per failing assertion of `outcome` that the observations explain (in `path`)."""
+    fn = find_test(src, outcome.nodeid)
+    if fn is None:
+        return []
+    out: list[Replacement] = []
+    for obs in observations:
+        if obs.path != path or not fn.start_point.row + 1 <= obs.line <= fn.end_point.row + 1:
+            continue
+        rep: Replacement | None = None
+        if obs.kind == "raises":
+            rep = _pattern_edit(fn, obs)
+        else:
+            stmt = _statement_at(fn, obs.line)
+            if stmt is None:
+                continue
+            if obs.kind in ("compare", "assert_method"):
+                rep = _comparison_edit(src, stmt, outcome, path, obs)
+            elif obs.kind == "mock":
+                rep = _mock_edit(stmt, obs)
+        if rep is not None:
+            out.append(rep)
+    return dedupe(out)

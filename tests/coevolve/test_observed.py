@@ -1,0 +1,201 @@
+"""Updates driven by the runtime evidence of the failing run (updaters/observed.py), on the shapes real suites
+have: several assertions in one test, unittest assert* methods, mocks, match= patterns, assertRaisesRegex,
+parametrized rows, enums and named tuples. Each case is a small project whose production code changed on
+purpose since its base commit; the pipeline (test updates only) must update the tests as a developer would."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from repairbot.bench.cases import make_repo
+from repairbot.coevolve.updaters.observed import soft_probe_source
+from tests.support.runs import coevolve, run_tests
+
+LIB_BEFORE = '''\
+import enum
+from collections import namedtuple
+
+Span = namedtuple("Span", "start end")
+
+
+class Level(enum.Enum):
+    LOW = 1
+    HIGH = 2
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def scale(x):
+    """Scale a reading (the factor is the calibrated one)."""
+    return x * 2
+
+
+def describe(name):
+    """How a reading is shown."""
+    return f"{name}: ok"
+
+
+def span(n):
+    """The span of n readings."""
+    return (0, n)
+
+
+def level(x):
+    """The alarm level of a reading."""
+    return Level.HIGH if x > 10 else Level.LOW
+
+
+def load(key):
+    """Read a configuration key."""
+    raise ConfigError(f"unknown key {key}")
+
+
+def record(logger, x):
+    """Log a reading."""
+    logger.info("reading %s", x)
+'''
+
+LIB_AFTER = '''\
+import enum
+from collections import namedtuple
+
+Span = namedtuple("Span", "start end")
+
+
+class Level(enum.Enum):
+    LOW = 1
+    HIGH = 2
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def scale(x):
+    """Scale a reading (the factor is the new calibration)."""
+    return x * 3
+
+
+def describe(name):
+    """How a reading is shown: with its unit."""
+    return f"{name} (cm): ok"
+
+
+def span(n):
+    """The span of n readings, as a Span."""
+    return Span(1, n + 1)
+
+
+def level(x):
+    """The alarm level of a reading (the threshold is lower now)."""
+    return Level.HIGH if x > 5 else Level.LOW
+
+
+def load(key):
+    """Read a configuration key; the error names the file."""
+    raise ConfigError(f"unknown key {key!r} in setup.cfg")
+
+
+def record(logger, x):
+    """Log a reading, with its unit."""
+    logger.info("reading %s %s", x, "cm", extra={"unit": "cm"})
+'''
+
+TESTS = """\
+import unittest
+from unittest import mock
+
+import pytest
+
+import lib
+
+
+def test_several_assertions():
+    assert lib.scale(1) == 2
+    assert lib.scale(2) == 4
+    assert lib.describe("t") == "t: ok"
+
+
+@pytest.mark.parametrize("x, expected", [(0, 0), (5, 10), (-1, -2)])
+def test_rows(x, expected):
+    assert lib.scale(x) == expected
+
+
+def test_named_tuple_and_enum():
+    assert lib.span(3) == (0, 3)
+    assert lib.level(7) is lib.Level.LOW
+
+
+def test_match():
+    with pytest.raises(lib.ConfigError, match="^unknown key a$"):
+        lib.load("a")
+
+
+def test_mock_call():
+    logger = mock.Mock()
+    lib.record(logger, 4)
+    logger.info.assert_called_once_with("reading %s", 4)
+
+
+class TestReadings(unittest.TestCase):
+    def test_equal(self):
+        self.assertEqual(lib.scale(3), 6)
+        self.assertEqual("x: ok", lib.describe("x"))
+
+    def test_regex(self):
+        with self.assertRaisesRegex(lib.ConfigError, "unknown key b"):
+            lib.load("b")
+"""
+
+FIXED = (
+    TESTS.replace("lib.scale(1) == 2", "lib.scale(1) == 3")
+    .replace("lib.scale(2) == 4", "lib.scale(2) == 6")
+    .replace('lib.describe("t") == "t: ok"', 'lib.describe("t") == "t (cm): ok"')
+    .replace("(5, 10), (-1, -2)", "(5, 15), (-1, -3)")
+    .replace("lib.span(3) == (0, 3)", "lib.span(3) == (1, 4)")
+    .replace("lib.Level.LOW", "lib.Level.HIGH")
+    .replace('match="^unknown key a$"', "match=r\"^unknown key 'a' in setup\\.cfg$\"")
+    .replace('("reading %s", 4)', """("reading %s %s", 4, "cm", extra={'unit': 'cm'})""")
+    .replace("lib.scale(3), 6", "lib.scale(3), 9")
+    .replace('"x: ok", lib', '"x (cm): ok", lib')
+    .replace('"unknown key b"', "r\"unknown key 'b' in setup\\.cfg\"")
+)
+
+
+def test_every_failing_assertion_is_observed_in_one_probe_run(tmp_path: Path) -> None:
+    root = tmp_path / "r"
+    base = {"lib.py": LIB_BEFORE, "tests/test_lib.py": TESTS}
+    make_repo(root, base, {**base, "lib.py": LIB_AFTER})
+    src = TESTS.encode()
+    nodeids = ["tests/test_lib.py::test_several_assertions", "tests/test_lib.py::TestReadings::test_equal"]
+    probe = soft_probe_source(src, nodeids)
+    assert probe is not None and probe.count(b"\n") == src.count(b"\n")  # no line moves
+    assert probe.count(b"soft()") == 5  # the assertions of these two tests only
+    run = run_tests(root, nodeids, {"tests/test_lib.py": probe})
+    lines = {n: sorted(o.line for o in run.outcome(n).observations) for n in nodeids}  # type: ignore[union-attr]
+    assert lines == {nodeids[0]: [10, 11, 12], nodeids[1]: [38, 39]}
+    assert all(not run.outcome(n).ok for n in nodeids)  # type: ignore[union-attr]
+
+
+def test_obsolete_tests_of_every_shape_are_updated_from_what_the_new_code_did(tmp_path: Path) -> None:
+    root = tmp_path / "r"
+    base = {"lib.py": LIB_BEFORE, "tests/test_lib.py": TESTS}
+    rev = make_repo(root, base, {**base, "lib.py": LIB_AFTER})
+    report = coevolve(root, rev, budget_s=240)
+    assert report.status == "fixed" and report.kind == "test", report.to_json()
+    assert (root / "tests/test_lib.py").read_text() == FIXED
+    assert (root / "lib.py").read_text() == LIB_AFTER  # the intended change stays
+
+
+def test_a_wrong_change_is_not_written_into_the_tests(tmp_path: Path) -> None:
+    """The change looks like a bug (an operator swapped, no sign of intent): the tests stay as they are."""
+    root = tmp_path / "r"
+    before = "def scale(x):\n    return x * 2\n"
+    test = "import lib\n\n\ndef test_scale():\n    assert lib.scale(2) == 4\n    assert lib.scale(3) == 6\n"
+    base = {"lib.py": before, "tests/test_lib.py": test}
+    rev = make_repo(root, base, {**base, "lib.py": before.replace("*", "+")})
+    report = coevolve(root, rev)
+    assert report.status != "fixed" or report.kind != "test", report.to_json()
+    assert (root / "tests/test_lib.py").read_text() == test
