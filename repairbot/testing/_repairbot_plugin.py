@@ -22,6 +22,7 @@ and the values of the names the failing statement uses). Test co-evolution updat
 from __future__ import annotations
 
 import ast
+import contextlib
 import enum
 import functools
 import importlib
@@ -304,12 +305,9 @@ class _Soft:
         if kind is None or exc is None or not issubclass(kind, AssertionError):
             return False
         if len(_soft) < 64:
-            try:
-                _soft.extend(
-                    o for o in _observe(ExceptionInfo.from_exc_info((kind, exc, tb))) if o["kind"] != "names"
-                )
-            except Exception:
-                pass
+            with contextlib.suppress(Exception):  # evidence is a bonus: never let it break the run
+                observed = _observe(ExceptionInfo.from_exc_info((kind, exc, tb)))
+                _soft.extend(o for o in observed if o["kind"] != "names")
         _compared.clear()
         return True
 

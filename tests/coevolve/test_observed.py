@@ -147,6 +147,27 @@ class TestReadings(unittest.TestCase):
     def test_regex(self):
         with self.assertRaisesRegex(lib.ConfigError, "unknown key b"):
             lib.load("b")
+
+
+@pytest.fixture
+def shown():
+    return "y: ok"
+
+
+def test_fixture(shown):
+    assert lib.describe("y") == shown
+
+
+def check_scaled(x):
+    assert lib.scale(x) == 20
+
+
+def test_helper_once():
+    check_scaled(10)
+
+
+def test_helper_twice():
+    check_scaled(10)
 """
 
 FIXED = (
@@ -160,6 +181,8 @@ FIXED = (
     .replace('("reading %s", 4)', """("reading %s %s", 4, "cm", extra={'unit': 'cm'})""")
     .replace("lib.scale(3), 6", "lib.scale(3), 9")
     .replace('"x: ok", lib', '"x (cm): ok", lib')
+    .replace('return "y: ok"', 'return "y (cm): ok"')
+    .replace("lib.scale(x) == 20", "lib.scale(x) == 30")
     .replace('"unknown key b"', "r\"unknown key 'b' in setup\\.cfg\"")
 )
 

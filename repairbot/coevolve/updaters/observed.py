@@ -26,7 +26,7 @@ from repairbot.coevolve.updaters.value import (
     value_edit,
 )
 from repairbot.models import Call, Classification, Observation, Probe, Snapshot, TestOutcome, Value
-from repairbot.parsing import find_test, node_text, parse, split_nodeid, walk
+from repairbot.parsing import call_name, find_test, node_text, parse, split_nodeid, walk
 
 _MOCK_CHECKS = ("assert_called_with", "assert_called_once_with", "assert_any_call")
 _SOFT = b'__import__("_repairbot_plugin").soft()'
@@ -54,13 +54,33 @@ def _assertion_statements(fn: Node) -> list[Node]:
     return out
 
 
+def _helpers(src: bytes, tests: Sequence[Node]) -> list[Node]:
+    """The module-level functions of `src` (not tests) that the `tests` call by name."""
+    called = {call_name(n) for t in tests for n in walk(t) if n.type == "call"}
+    out: list[Node] = []
+    for top in parse(src).root_node.named_children:
+        d = top.child_by_field_name("definition") if top.type == "decorated_definition" else top
+        if d is not None and d.type == "function_definition":
+            name = node_text(d.child_by_field_name("name"))
+            if name in called and not name.startswith("test"):
+                out.append(d)
+    return out
+
+
+def _enclosing_function(src: bytes, line: int) -> Node | None:
+    best: Node | None = None
+    for n in walk(parse(src).root_node):
+        if n.type == "function_definition" and n.start_point.row + 1 <= line <= n.end_point.row + 1:
+            best = n  # pre-order: the innermost comes last
+    return best
+
+
 def soft_probe_source(src: bytes, nodeids: Sequence[str]) -> bytes | None:
-    """`src` with each assertion statement of the tests `nodeids` under `soft()`, or None if none."""
+    """`src` with each assertion statement of the tests `nodeids` (and of the helpers of the file they
+    call) under `soft()`, or None if there is none."""
     spots: set[int] = set()
-    for nid in nodeids:
-        fn = find_test(src, nid)
-        if fn is None:
-            continue
+    tests = [fn for fn in (find_test(src, nid) for nid in nodeids) if fn is not None]
+    for fn in [*tests, *_helpers(src, tests)]:
         for stmt in _assertion_statements(fn):
             # Only a statement that starts its line can take a prefix (not `x = 1; assert x`).
             line_start = src.rfind(b"\n", 0, stmt.start_byte) + 1
@@ -137,7 +157,7 @@ def _ref_edit(expected: Node, actual: Value) -> Replacement | None:
 
 
 def _comparison_edit(
-    src: bytes, stmt: Node, outcome: TestOutcome, path: str, obs: Observation
+    src: bytes, fn: Node, stmt: Node, outcome: TestOutcome, path: str, obs: Observation
 ) -> Replacement | None:
     if obs.kind == "assert_method":
         left, right = obs.values.get("first"), obs.values.get("second")
@@ -156,7 +176,7 @@ def _comparison_edit(
     # A value with no literal form cannot be written into the test: "<?>" never parses as one.
     pair = (left.source or left.plain or "<?>", right.source or right.plain or "<?>")
     line_outcome = TestOutcome(outcome.nodeid, outcome.outcome, frames=((path, obs.line),))
-    rep, _ = value_edit(src, line_outcome, path, set(), pair=pair)
+    rep, _ = value_edit(src, line_outcome, path, set(), pair=pair, fn=fn)
     return rep
 
 
@@ -309,13 +329,19 @@ def observed_edits(
     src: bytes, path: str, outcome: TestOutcome, observations: Sequence[Observation]
 ) -> list[Replacement]:
     """One edit per failing assertion of `outcome` that the observations explain (in `path`)."""
-    fn = find_test(src, outcome.nodeid)
-    if fn is None:
+    test = find_test(src, outcome.nodeid)
+    if test is None:
         return []
     out: list[Replacement] = []
     for obs in observations:
-        if obs.path != path or not fn.start_point.row + 1 <= obs.line <= fn.end_point.row + 1:
+        if obs.path != path:
             continue
+        fn = test
+        if not test.start_point.row + 1 <= obs.line <= test.end_point.row + 1:
+            helper = _enclosing_function(src, obs.line)  # a helper of the file: its edit is shared (once)
+            if helper is None:
+                continue
+            fn = helper
         rep: Replacement | None = None
         if obs.kind == "raises":
             rep = _pattern_edit(fn, obs)
@@ -324,7 +350,7 @@ def observed_edits(
             if stmt is None:
                 continue
             if obs.kind in ("compare", "assert_method"):
-                rep = _comparison_edit(src, stmt, outcome, path, obs)
+                rep = _comparison_edit(src, fn, stmt, outcome, path, obs)
             elif obs.kind == "mock":
                 rep = _mock_edit(stmt, obs)
         if rep is not None:

@@ -266,6 +266,33 @@ def _param_row_edit(src: bytes, fn: Node, nodeid: str, argname: str, observed: o
     return None
 
 
+def _fixture_edit(src: bytes, fn: Node, name: str, observed: object) -> Replacement | None:
+    """The literal a module-level `@pytest.fixture def <name>(): return <literal>` gives the test, when
+    the test takes it as a parameter (the fixture is updated once for all the tests that use it)."""
+    params = fn.child_by_field_name("parameters")
+    if params is None or name not in {node_text(p) for p in params.named_children}:
+        return None
+    root = fn
+    while root.parent is not None:
+        root = root.parent
+    for top in root.named_children:
+        if top.type != "decorated_definition" or "fixture" not in node_text(top.named_children[0]):
+            continue
+        d = top.child_by_field_name("definition")
+        body = d.child_by_field_name("body") if d is not None else None
+        if d is None or body is None or node_text(d.child_by_field_name("name")) != name:
+            continue
+        stmts = [c for c in body.named_children if c.type not in ("comment", "expression_statement")]
+        if len(stmts) == 1 and stmts[0].type == "return_statement" and stmts[0].named_children:
+            value = stmts[0].named_children[0]
+            target = _approx_arg(value) or (value if _is_literal(value) else None)
+            if target is not None:
+                return Replacement(
+                    target.start_byte, target.end_byte, format_like(observed, node_text(target)).encode()
+                )
+    return None
+
+
 def _param_id(cells: Sequence[Node], names: Sequence[str], i: int) -> str:
     parts = []
     for c, n in zip(cells, names, strict=False):
@@ -288,11 +315,13 @@ def value_edit(
     changed_names: set[str],
     observed: str | None = None,
     pair: tuple[str, str] | None = None,
+    fn: Node | None = None,
 ) -> tuple[Replacement | None, str]:
     """The edit replacing the expected value of the failing equality assertion by the observed one.
     `observed`: repr() of the checked value (a probe's); `pair`: the sources of both compared values, as
-    the run recorded them. Returns (edit or None, why not)."""
-    fn = find_test(src, outcome.nodeid)
+    the run recorded them; `fn`: the function the assertion is in when it is not the test's own (a helper
+    the test calls). Returns (edit or None, why not)."""
+    fn = fn if fn is not None else find_test(src, outcome.nodeid)
     if fn is None:
         return None, "test function not found"
     line = failing_line(outcome, path)
@@ -340,7 +369,7 @@ def value_edit(
                             return Replacement(
                                 t.start_byte, t.end_byte, format_like(val, node_text(t)).encode()
                             ), ""
-            rep = _param_row_edit(src, fn, outcome.nodeid, name, val)
+            rep = _param_row_edit(src, fn, outcome.nodeid, name, val) or _fixture_edit(src, fn, name, val)
             if rep is not None:
                 return rep, ""
     return None, "the expected side is not a literal, or the checked value does not depend on the change"
