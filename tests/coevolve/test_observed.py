@@ -55,6 +55,11 @@ def load(key):
 def record(logger, x):
     """Log a reading."""
     logger.info("reading %s", x)
+
+
+def summary(n):
+    """What a run did."""
+    return f"{n} items processed\\nDone"
 '''
 
 LIB_AFTER = '''\
@@ -101,6 +106,11 @@ def load(key):
 def record(logger, x):
     """Log a reading, with its unit."""
     logger.info("reading %s %s", x, "cm", extra={"unit": "cm"})
+
+
+def summary(n):
+    """What a run did, in a sentence."""
+    return f"{n} items were processed\\nDone"
 '''
 
 TESTS = """\
@@ -168,6 +178,10 @@ def test_helper_once():
 
 def test_helper_twice():
     check_scaled(10)
+
+
+def test_part_of_the_output():
+    assert "3 items processed" in lib.summary(3)
 """
 
 FIXED = (
@@ -183,6 +197,7 @@ FIXED = (
     .replace('"x: ok", lib', '"x (cm): ok", lib')
     .replace('return "y: ok"', 'return "y (cm): ok"')
     .replace("lib.scale(x) == 20", "lib.scale(x) == 30")
+    .replace('"3 items processed"', '"3 items were processed"')
     .replace('"unknown key b"', "r\"unknown key 'b' in setup\\.cfg\"")
 )
 

@@ -10,6 +10,7 @@ observes every obsolete assertion of a test, and the edits of a test are validat
 from __future__ import annotations
 
 import ast
+import difflib
 import re
 from collections.abc import Mapping, Sequence
 
@@ -178,6 +179,53 @@ def _comparison_edit(
     line_outcome = TestOutcome(outcome.nodeid, outcome.outcome, frames=((path, obs.line),))
     rep, _ = value_edit(src, line_outcome, path, set(), pair=pair, fn=fn)
     return rep
+
+
+def _membership_edit(stmt: Node, obs: Observation) -> Replacement | None:
+    """`assert "old text" in output` where the output (a string) now says it differently: the literal
+    becomes the passage of the output that corresponds to it (the most similar line, the part aligned
+    with the old text, out to whole words), so it still checks that part and no more."""
+    left, right = obs.values.get("left"), obs.values.get("right")
+    cond = stmt.named_children[0] if stmt.type == "assert_statement" and stmt.named_children else None
+    if left is None or right is None or cond is None or cond.type != "comparison_operator":
+        return None
+    target = cond.named_children[0] if len(cond.named_children) == 2 else None
+    ok_old, old = parse_literal(left.source or "<?>")
+    ok_text, text = parse_literal(right.source or "<?>")
+    if target is None or target.type != "string" or not (ok_old and ok_text):
+        return None
+    if not isinstance(old, str) or not isinstance(text, str) or not old.strip():
+        return None
+    best: tuple[float, str] = (0.0, "")
+    for line in text.splitlines() or [text]:
+        span = _aligned_span(old, line)
+        ratio = difflib.SequenceMatcher(None, old, span).ratio() if span else 0.0
+        if ratio > best[0]:
+            best = (ratio, span)
+    ratio, new = best
+    if ratio < 0.6:
+        return None
+    if not new.strip() or new == old or new not in text:
+        return None
+    return Replacement(target.start_byte, target.end_byte, format_like(new, node_text(target)).encode())
+
+
+def _aligned_span(old: str, line: str) -> str:
+    """The part of `line` aligned with `old`: from its first to its last matching block, widened by what
+    `old` has beyond them, out to whole words."""
+    blocks = [
+        b for b in difflib.SequenceMatcher(None, old, line, autojunk=False).get_matching_blocks() if b.size
+    ]
+    if not blocks or sum(b.size for b in blocks) * 2 < len(old):
+        return ""
+    first, last = blocks[0], blocks[-1]
+    start = max(0, first.b - first.a)
+    end = min(len(line), last.b + last.size + (len(old) - last.a - last.size))
+    while start > 0 and (line[start - 1].isalnum() or line[start - 1] == "_") and line[start].isalnum():
+        start -= 1
+    while end < len(line) and (line[end].isalnum() or line[end] == "_") and line[end - 1].isalnum():
+        end += 1
+    return line[start:end]
 
 
 def _comparison_sides(stmt: Node, obs: Observation) -> tuple[Node, Node] | None:
@@ -349,7 +397,9 @@ def observed_edits(
             stmt = _statement_at(fn, obs.line)
             if stmt is None:
                 continue
-            if obs.kind in ("compare", "assert_method"):
+            if obs.kind == "compare" and obs.op == "in":
+                rep = _membership_edit(stmt, obs)
+            elif obs.kind in ("compare", "assert_method"):
                 rep = _comparison_edit(src, fn, stmt, outcome, path, obs)
             elif obs.kind == "mock":
                 rep = _mock_edit(stmt, obs)
