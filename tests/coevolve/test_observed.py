@@ -237,3 +237,28 @@ def test_a_wrong_change_is_not_written_into_the_tests(tmp_path: Path) -> None:
     report = coevolve(root, rev)
     assert report.status != "fixed" or report.kind != "test", report.to_json()
     assert (root / "tests/test_lib.py").read_text() == test
+
+
+def _edit_at(src: str, nodeid: str, line: int, pair: tuple[str, str]) -> str | None:
+    from repairbot.coevolve.updaters.edits import apply_edits
+    from repairbot.coevolve.updaters.value import value_edit
+    from repairbot.models import TestOutcome
+
+    o = TestOutcome(nodeid, "failed", frames=(("tests/t.py", line),))
+    rep, _ = value_edit(src.encode(), o, "tests/t.py", set(), pair=pair)
+    return apply_edits(src.encode(), [rep]).decode() if rep is not None else None
+
+
+def test_the_expected_value_is_updated_where_the_test_defines_it() -> None:
+    module = 'EXPECTED = {"a": 1}\n\n\ndef test_a():\n    assert load() == EXPECTED\n'
+    assert _edit_at(module, "tests/t.py::test_a", 5, ("{'a': 2}", "{'a': 1}")) == module.replace(
+        '{"a": 1}', "{'a': 2}"
+    )
+    setup = (
+        "class T(unittest.TestCase):\n    def setUp(self):\n        self.width = 80\n\n"
+        "    def test_w(self):\n        self.assertEqual(size(), self.width)\n"
+    )
+    assert _edit_at(setup, "tests/t.py::T::test_w", 6, ("100", "80")) == setup.replace("= 80", "= 100")
+    # A name the test file does not bind to a literal (imported from the library) is left alone.
+    imported = "from lib import DEFAULT\n\n\ndef test_d():\n    assert load() == DEFAULT\n"
+    assert _edit_at(imported, "tests/t.py::test_d", 5, ("2", "1")) is None

@@ -266,6 +266,54 @@ def _param_row_edit(src: bytes, fn: Node, nodeid: str, argname: str, observed: o
     return None
 
 
+def _root(node: Node) -> Node:
+    while node.parent is not None:
+        node = node.parent
+    return node
+
+
+def _literal_assignment(scope: Node, target: str, observed: object) -> Replacement | None:
+    """`<target> = <literal>` directly in `scope` (a module or a block): its literal set to `observed`."""
+    for st in scope.named_children:
+        a = st.named_children[0] if st.type == "expression_statement" and st.named_children else None
+        if a is None or a.type != "assignment" or node_text(a.child_by_field_name("left")) != target:
+            continue
+        r = a.child_by_field_name("right")
+        t = (_approx_arg(r) or (r if _is_literal(r) else None)) if r is not None else None
+        if t is not None:
+            return Replacement(t.start_byte, t.end_byte, format_like(observed, node_text(t)).encode())
+    return None
+
+
+def _constant_edit(root: Node, name: str, observed: object) -> Replacement | None:
+    """A module-level constant of the test file the test compares with (updated once for every user)."""
+    return _literal_assignment(root, name, observed)
+
+
+def _attribute_edit(fn: Node, attr: str, observed: object) -> Replacement | None:
+    """`self.<attr>` that the test class sets to a literal in `setUp`/`setUpClass`, or a class attribute."""
+    cls: Node | None = fn.parent
+    while cls is not None and cls.type != "class_definition":
+        cls = cls.parent
+    body = cls.child_by_field_name("body") if cls is not None else None
+    if body is None:
+        return None
+    rep = _literal_assignment(body, attr, observed)
+    if rep is not None:
+        return rep
+    for st in body.named_children:
+        d = st.child_by_field_name("definition") if st.type == "decorated_definition" else st
+        if d is None or d.type != "function_definition":
+            continue
+        if node_text(d.child_by_field_name("name")) in ("setUp", "setUpClass", "setup_method", "setup_class"):
+            block = d.child_by_field_name("body")
+            for owner in ("self", "cls"):
+                rep = _literal_assignment(block, f"{owner}.{attr}", observed) if block is not None else None
+                if rep is not None:
+                    return rep
+    return None
+
+
 def _fixture_edit(src: bytes, fn: Node, name: str, observed: object) -> Replacement | None:
     """The literal a module-level `@pytest.fixture def <name>(): return <literal>` gives the test, when
     the test takes it as a parameter (the fixture is updated once for all the tests that use it)."""
@@ -369,7 +417,15 @@ def value_edit(
                             return Replacement(
                                 t.start_byte, t.end_byte, format_like(val, node_text(t)).encode()
                             ), ""
-            rep = _param_row_edit(src, fn, outcome.nodeid, name, val) or _fixture_edit(src, fn, name, val)
+            rep = (
+                _param_row_edit(src, fn, outcome.nodeid, name, val)
+                or _fixture_edit(src, fn, name, val)
+                or _constant_edit(_root(fn), name, val)
+            )
+            if rep is not None:
+                return rep, ""
+        elif exp.type == "attribute" and node_text(exp.child_by_field_name("object")) in ("self", "cls"):
+            rep = _attribute_edit(fn, node_text(exp.child_by_field_name("attribute")), val)
             if rep is not None:
                 return rep, ""
     return None, "the expected side is not a literal, or the checked value does not depend on the change"
