@@ -127,19 +127,6 @@ def observe_tests(
 # ------------------------------------------------------------------------------------------- the edits
 
 
-def _literal_of(v: Value, like: Node) -> str | None:
-    """Source for the observed value `v` replacing the expected literal `like`."""
-    src = v.source
-    if src is None and v.plain is not None and like.type == "tuple":
-        src = v.plain  # a named tuple compared with the plain tuple the test wrote
-    if src is None:
-        return None
-    ok, val = parse_literal(src)
-    if not ok:
-        return None
-    return format_like(val, node_text(like))
-
-
 def _ref_edit(expected: Node, actual: Value) -> Replacement | None:
     """`Mode.FAST` → `Mode.SAFE` when the new value is another member (attribute) of the same owner."""
     if actual.ref is None or expected.type != "attribute":
