@@ -262,3 +262,11 @@ def test_the_expected_value_is_updated_where_the_test_defines_it() -> None:
     # A name the test file does not bind to a literal (imported from the library) is left alone.
     imported = "from lib import DEFAULT\n\n\ndef test_d():\n    assert load() == DEFAULT\n"
     assert _edit_at(imported, "tests/t.py::test_d", 5, ("2", "1")) is None
+
+
+def test_a_literal_with_an_ellipsis_in_it_is_a_literal_when_the_run_recorded_it_whole() -> None:
+    old = "- Target: {'a': {'b'... (len=4)\n- Spec: 'a'\n- Spec: Coalesce('x', 'y') and the rest of it"
+    src = f"def test_a():\n    assert show() == {old!r}\n"
+    new = old.replace("Coalesce", "First")
+    fixed = f"def test_a():\n    assert show() == {new!r}\n"
+    assert _edit_at(src, "tests/t.py::test_a", 2, (repr(new), repr(old))) == fixed

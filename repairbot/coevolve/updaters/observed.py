@@ -177,8 +177,8 @@ def _membership_edit(stmt: Node, obs: Observation) -> Replacement | None:
     if left is None or right is None or cond is None or cond.type != "comparison_operator":
         return None
     target = cond.named_children[0] if len(cond.named_children) == 2 else None
-    ok_old, old = parse_literal(left.source or "<?>")
-    ok_text, text = parse_literal(right.source or "<?>")
+    ok_old, old = parse_literal(left.source or "<?>", whole=True)
+    ok_text, text = parse_literal(right.source or "<?>", whole=True)
     if target is None or target.type != "string" or not (ok_old and ok_text):
         return None
     if not isinstance(old, str) or not isinstance(text, str) or not old.strip():
@@ -237,7 +237,7 @@ def _arg_text(v: Value, like: str) -> str | None:
     """Source for an argument the code now passes: its literal (a string quoted like `like`), else a name
     the test binds to that very object."""
     if v.source is not None:
-        ok, val = parse_literal(v.source)
+        ok, val = parse_literal(v.source, whole=True)
         return format_like(val, like) if ok and isinstance(val, str) else v.source
     names = [n for n in v.names if not n.startswith("@")]
     return names[0] if names else None
@@ -327,7 +327,7 @@ def _pattern_edit(fn: Node, obs: Observation) -> Replacement | None:
     message = obs.values.get("message")
     if obs.pattern is None or message is None or message.source is None:
         return None
-    ok, new_msg = parse_literal(message.source)
+    ok, new_msg = parse_literal(message.source, whole=True)
     if not ok or not isinstance(new_msg, str) or re.search(obs.pattern, new_msg):
         return None
     call = None

@@ -25,11 +25,13 @@ _OBSERVED_PROBE = re.compile(r"REPAIRBOT_OBSERVED (\".*?(?<!\\)\")")
 _TRUNCATED = re.compile(r"\[\d+ chars\]|\.\.\.|…")
 
 
-def parse_literal(s: str) -> tuple[bool, object]:
+def parse_literal(s: str, whole: bool = False) -> tuple[bool, object]:
+    """(True, value) when `s` is a Python literal. `whole`: `s` is known to be complete (source code, or a
+    value the plugin wrote out in full), not a repr from failure text that may have been shortened."""
     s = s.strip()
     # pytest's saferepr and unittest's shortened reprs cut long values ("abc...xyz", "[12 chars]"): such a
     # repr still parses, but it is not the value.
-    if len(s) > 60 and _TRUNCATED.search(s):
+    if not whole and len(s) > 60 and _TRUNCATED.search(s):
         return False, None
     s = re.sub(r"\s*±\s*[\d.e+-]+$", "", s)  # pytest.approx repr
     try:
@@ -170,7 +172,7 @@ def _is_literal(n: Node) -> bool:
         return False
     return (
         all(c.type not in ("identifier", "call", "attribute", "interpolation") for c in walk(n) if c is not n)
-        and parse_literal(node_text(n))[0]
+        and parse_literal(node_text(n), whole=True)[0]
     )
 
 
@@ -383,6 +385,7 @@ def value_edit(
         return None, "the failing statement is not an equality assertion"
     left, right = sides
     err = f"{outcome.message}\n{outcome.longrepr}"
+    whole = pair is not None  # the run's own record of the values, never shortened
     if pair is None:
         pair = observed_pair(err) if observed is None else (observed, "")
     if pair is None:
@@ -393,7 +396,7 @@ def value_edit(
         if not _depends(act, fn, changed_names):
             continue
         act_repr = pair[act_repr_idx] if pair[1] != "" else pair[0]
-        ok, val = parse_literal(act_repr)
+        ok, val = parse_literal(act_repr, whole)
         if not ok:
             continue
         target = _approx_arg(exp) or (exp if _is_literal(exp) else None)
