@@ -269,6 +269,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         record["longrepr"] = str(report.longrepr)[-8000:]
         record["frames"] = _frames(call.excinfo)
     if observations and report.outcome == "failed":
+        if call.excinfo is None:  # failed under soft() only
+            record["message"] = f"AssertionError: {len(observations)} assertion(s) failed under soft()"
+            record["longrepr"] = record["message"]
         record["observations"] = observations
     _emit(record)
     if report.outcome == "passed" and call.when == "call":

@@ -158,10 +158,10 @@ KINDS = [
     "sig-reorder-pytest",
     "return-parametrize-pytest",
     "exception-type-pytest",
+    "rename-and-value-pytest",
 ]
-# rename-and-value-pytest needs two rounds where the first one only changes the failure (an import error
-# becomes a wrong value); the pipeline continues only from partial fixes, so it is checked at the generator
-# level (test_generator_rounds_rename_then_value).
+# rename-and-value-pytest: the rename only uncovers the changed value; the generator probes the renamed test
+# and joins the value's update to the same candidate (test_generator_rounds_rename_then_value: two rounds).
 
 
 @pytest.mark.parametrize("case_id", KINDS)

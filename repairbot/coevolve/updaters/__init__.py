@@ -15,17 +15,19 @@ from dataclasses import replace
 from repairbot.coevolve.classify import classify
 from repairbot.coevolve.updaters.edits import Replacement, apply_edits, dedupe
 from repairbot.coevolve.updaters.exception import exception_edits, import_for, message_edits
-from repairbot.coevolve.updaters.observed import observe_tests, observed_edits
+from repairbot.coevolve.updaters.observed import observe_tests, observed_edits, soft_probe_source
 from repairbot.coevolve.updaters.rename import rename_edits
 from repairbot.coevolve.updaters.signature import signature_edits, signature_hints
 from repairbot.coevolve.updaters.value import observe_values, value_edit
 from repairbot.models import (
     Candidate,
+    ChangeAnalysis,
     ChangeSet,
     Classification,
     Edit,
     GenerationContext,
     Observation,
+    Probe,
     Snapshot,
     TestOutcome,
 )
@@ -198,6 +200,70 @@ class TestsGenerator:
             rest = [o for o in ctx.failing if o.nodeid not in observations and not o.observations]
             observed = observe_values(ctx.snapshot, rest, classes, ctx.probe)
         changes = analysis.changes
-        return update_candidates(
+        out = update_candidates(
             ctx.snapshot, changes, ctx.failing, classes, ctx.test_files, observed, observations
-        )[: ctx.limit]
+        )
+        if ctx.probe is not None:
+            out = _and_then(ctx, analysis, out, ctx.probe) + out
+        return out[: ctx.limit]
+
+
+def _and_then(
+    ctx: GenerationContext, analysis: ChangeAnalysis, cands: list[Candidate], probe: Probe
+) -> list[Candidate]:
+    """A rename or signature update often only uncovers the next obsolete assertion (the value behind the
+    import): the updated file's failing tests are probed, what fails there is classified again, and the
+    edits the new code's evidence calls for join the same candidate (validated together)."""
+    out: list[Candidate] = []
+    for cand in cands[:2]:
+        kinds = set((cand.rule or "").removeprefix("update-").split("+"))
+        if not kinds & {"rename", "signature"} or len(cand.edits) != 1:
+            continue
+        edit = cand.edits[0]
+        try:
+            src = ctx.snapshot.read(edit.path)
+        except OSError:
+            continue
+        new = apply_edits(src, [edit])
+        nodeids = [o.nodeid for o in ctx.failing if split_nodeid(o.nodeid)[0] == edit.path]
+        probe_src = soft_probe_source(new, nodeids)
+        if probe_src is None:
+            continue
+        run = probe({edit.path: probe_src}, nodeids)
+        now = [
+            o for o in run.outcomes if not o.ok and split_nodeid(o.nodeid)[0] == edit.path and o.observations
+        ]
+        if not now:
+            continue
+        sources: dict[str, bytes] = {}
+        for p in ctx.test_files:
+            try:
+                sources[p] = new if p == edit.path else ctx.snapshot.read(p)
+            except OSError:
+                continue
+        classes = classify(analysis.changes, now, analysis.passed_at_base, sources, analysis.before.coverage)
+        repls: list[Replacement] = []
+        for o in now:
+            cl = classes.get(o.nodeid)
+            if cl is not None and cl.kind == "obsolete" and cl.reason in _BEHAVIOURAL:
+                repls += observed_edits(new, edit.path, o, o.observations)
+        repls = dedupe(repls)
+        final = apply_edits(new, repls) if repls else new
+        if final == new or parse(final).root_node.has_error:
+            continue
+        start = 0
+        while start < min(len(src), len(final)) and src[start] == final[start]:
+            start += 1
+        end = 0
+        while end < min(len(src), len(final)) - start and src[-1 - end] == final[-1 - end]:
+            end += 1
+        out.append(
+            replace(
+                cand,
+                edits=(Edit(edit.path, start, len(src) - end, final[start : len(final) - end]),),
+                rule=f"{cand.rule}+value",
+                score=cand.score + 0.05,
+                description=f"{cand.description}, then the values the new code gives",
+            )
+        )
+    return out

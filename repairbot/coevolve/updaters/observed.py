@@ -81,6 +81,12 @@ def soft_probe_source(src: bytes, nodeids: Sequence[str]) -> bytes | None:
     call) under `soft()`, or None if there is none."""
     spots: set[int] = set()
     tests = [fn for fn in (find_test(src, nid) for nid in nodeids) if fn is not None]
+    if any("::" not in nid for nid in nodeids):  # a module that did not import: all of its tests
+        tests += [
+            n
+            for n in walk(parse(src).root_node)
+            if n.type == "function_definition" and node_text(n.child_by_field_name("name")).startswith("test")
+        ]
     for fn in [*tests, *_helpers(src, tests)]:
         for stmt in _assertion_statements(fn):
             # Only a statement that starts its line can take a prefix (not `x = 1; assert x`).
