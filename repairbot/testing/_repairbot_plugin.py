@@ -445,7 +445,7 @@ def _value(v: Any, frame: Any = None) -> dict[str, Any]:
     if ref is not None:
         out["ref"] = ref
     if frame is not None:
-        out["names"] = _names_of(v, frame)
+        out["names"] = _names_of(v, frame) + (_through_modules(ref, frame) if ref else [])
     return out
 
 
@@ -463,6 +463,22 @@ def _names_of(v: Any, frame: Any) -> list[str]:
     except Exception:
         return found[:5]
     return found[:5]
+
+
+def _through_modules(ref: str, frame: Any) -> list[str]:
+    """`alias.qualname` for a class or function the test reaches through a module it imported (`from pkg
+    import mod` then `mod.func`)."""
+    module, qualname = ref.split(":", 1)
+    target = sys.modules.get(module)
+    if target is None or not qualname:
+        return []
+    try:
+        scopes = [frame.f_locals, frame.f_globals]
+        return [f"{k}.{qualname}" for scope in scopes for k, x in list(scope.items())[:500] if x is target][
+            :3
+        ]
+    except Exception:
+        return []
 
 
 @functools.lru_cache(maxsize=64)

@@ -44,6 +44,7 @@ def check(x):
 
 def report(logger, x):
     logger.info("value %s from %s", x, "triple", extra={"n": x})
+    logger.debug(triple, x)
 
 
 def tripled(x):
@@ -85,6 +86,12 @@ def test_mock_call():
     logger = mock.Mock()
     lib.report(logger, 2)
     logger.info.assert_called_once_with("value %s", 2)
+
+
+def test_mock_function():
+    logger = mock.Mock()
+    lib.report(logger, 2)
+    logger.debug.assert_called_once_with(lib.tripled, 2)
 
 
 def test_other_exception():
@@ -149,17 +156,19 @@ def test_a_mock_check_records_the_expected_and_the_actual_calls(run: TestRun) ->
     (actual,) = o.calls
     assert [a.source for a in actual.args] == ["'value %s from %s'", "2", "'triple'"]
     assert actual.kwargs["extra"].source == "{'n': 2}"
+    (debug,) = _only(run, "test_lib.py::test_mock_function", "mock").calls
+    assert debug.args[0].ref == "lib:triple" and "lib.triple" in debug.args[0].names
 
 
 def test_a_unittest_assert_method_records_its_arguments(run: TestRun) -> None:
     o = _only(run, "test_lib.py::TestCase::test_equal", "assert_method")
-    assert (o.op, o.line) == ("assertEqual", 39)
+    assert (o.op, o.line) == ("assertEqual", 45)
     assert o.values["first"].source == "6" and o.values["second"].source == "5"
 
 
 def test_a_doctest_records_what_it_wanted_and_what_it_got(run: TestRun) -> None:
     o = _only(run, "lib.py::lib.tripled", "doctest")
-    assert o.path == "lib.py" and o.op == "tripled(2)" and o.line == 38
+    assert o.path == "lib.py" and o.op == "tripled(2)" and o.line == 39
     assert o.values["want"].source == "'5\\n'" and o.values["got"].source == "'6\\n'"
 
 
