@@ -371,7 +371,10 @@ class _Repair:
             return self.probe("guard", files, nodeids, coverage=True)
 
         tests = {p: d for p, d in files.items() if p in set(self.files.tests)}
-        return coevolve.review_update(self.analysis, tests, verdict.fixed, run_at_base, with_coverage)
+        behavioural = verdict.candidate.rule != "update-shape"
+        return coevolve.review_update(
+            self.analysis, tests, verdict.fixed, run_at_base, with_coverage, behavioural
+        )
 
     def weakens(self, snapshot: Snapshot, cand: Candidate) -> bool:
         """A test update that deletes a test or an assertion, or makes one vacuous, is never run at all."""

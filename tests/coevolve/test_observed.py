@@ -270,3 +270,21 @@ def test_a_literal_with_an_ellipsis_in_it_is_a_literal_when_the_run_recorded_it_
     new = old.replace("Coalesce", "First")
     fixed = f"def test_a():\n    assert show() == {new!r}\n"
     assert _edit_at(src, "tests/t.py::test_a", 2, (repr(new), repr(old))) == fixed
+
+
+def test_a_result_that_became_an_iterator_is_materialized_and_the_expected_value_kept(tmp_path: Path) -> None:
+    """Not a change of behaviour: the updated test passes on the old code too, and is still accepted."""
+    root = tmp_path / "r"
+    before = 'def names():\n    """The names, as a list."""\n    return ["a", "b"]\n'
+    after = 'def names():\n    """The names, one at a time."""\n    yield "a"\n    yield "b"\n'
+    test = 'import unittest\n\nimport lib\n\n\ndef test_names():\n    assert lib.names() == ["a", "b"]\n\n\n'
+    test += "class T(unittest.TestCase):\n    def test_names(self):\n"
+    test += '        self.assertEqual(lib.names(), ["a", "b"])\n'
+    base = {"lib.py": before, "tests/test_lib.py": test}
+    rev = make_repo(root, base, {**base, "lib.py": after})
+    report = coevolve(root, rev)
+    assert report.status == "fixed" and report.kind == "test", report.to_json()
+    fixed = test.replace("lib.names() ==", "list(lib.names()) ==").replace(
+        "(lib.names(),", "(list(lib.names()),"
+    )
+    assert (root / "tests/test_lib.py").read_text() == fixed

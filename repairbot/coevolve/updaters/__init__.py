@@ -15,7 +15,12 @@ from dataclasses import replace
 from repairbot.coevolve.classify import classify
 from repairbot.coevolve.updaters.edits import Replacement, apply_edits, dedupe
 from repairbot.coevolve.updaters.exception import exception_edits, import_for, message_edits
-from repairbot.coevolve.updaters.observed import observe_tests, observed_edits, soft_probe_source
+from repairbot.coevolve.updaters.observed import (
+    evidence_edits,
+    observe_tests,
+    observed_edits,
+    soft_probe_source,
+)
 from repairbot.coevolve.updaters.rename import rename_edits
 from repairbot.coevolve.updaters.signature import signature_edits, signature_hints
 from repairbot.coevolve.updaters.value import observe_values, value_edit
@@ -112,7 +117,7 @@ def _file_candidate(
         if c is None:
             continue
         seen = (observations or {}).get(o.nodeid) or o.observations
-        by_evidence = observed_edits(src, path, o, seen) if cl.reason in _BEHAVIOURAL else []
+        by_evidence, shape = evidence_edits(src, path, o, seen) if cl.reason in _BEHAVIOURAL else ([], False)
         if by_evidence:
             # What the new code did, assertion by assertion (all the test's failing ones, together).
             repls += by_evidence
@@ -146,7 +151,7 @@ def _file_candidate(
         elif cl.reason == "message" and fn is not None:
             repls += message_edits(src, fn, err)
         evidence.append(f"{o.nodeid}: {cl.evidence}")
-        reasons.append(cl.reason)
+        reasons.append("shape" if by_evidence and shape else cl.reason)
         if fn is not None and not line:
             line = fn.start_point.row + 1
     repls = dedupe(repls)
@@ -163,7 +168,7 @@ def _file_candidate(
         edits=(Edit(path, start, end_old, new[start:end_new]),),
         generator="tests",
         rule=f"update-{'+'.join(sorted(set(reasons)))}",
-        score=0.9 if set(reasons) <= {"rename", "signature"} else 0.8,
+        score=0.9 if set(reasons) <= {"rename", "signature", "shape"} else 0.8,
         description=f"update obsolete tests in {path}: " + ", ".join(sorted(set(reasons))),
         kind="test",
         line=line,
