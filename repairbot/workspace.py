@@ -29,6 +29,9 @@ _SKIP_DIRS = {
     ".git", ".hg", ".svn", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", ".nox",
     "node_modules", ".eggs", "build", "dist", ".venv", "venv", "env", ".benchmarks",
 }  # fmt: skip
+# Credential files a checkout may carry (`.git`, where a checkout's token lives, is skipped above): never
+# copied into a work tree, so never inside a container.
+CREDENTIAL_FILES = {".netrc", "_netrc", ".pypirc", ".git-credentials", ".npmrc", ".dockercfg", ".env"}
 MAX_FILE_BYTES = 1_000_000  # larger Python files are left alone (generated code, vendored data)
 
 
@@ -60,7 +63,12 @@ def _walk(root: Path) -> Iterable[Path]:
             and not (Path(dirpath, d, "pyvenv.cfg").exists())
         )
         for name in sorted(filenames):
-            yield Path(dirpath, name)
+            if not is_credential(name):
+                yield Path(dirpath, name)
+
+
+def is_credential(name: str) -> bool:
+    return name in CREDENTIAL_FILES or name.startswith(".env.")
 
 
 def discover(root: Path) -> ProjectFiles:
@@ -229,6 +237,12 @@ def _copy_tree(src: Path, dst: Path, *, link: bool = False) -> None:
             continue
         if path.is_file():
             _place(path, target, link=link)
+
+
+def copy_project(src: Path, dst: Path) -> None:
+    """A plain copy of the project without what never enters a container (version control, credential
+    files, virtualenvs, caches)."""
+    _copy_tree(src, dst)
 
 
 def apply_to_user_tree(root: Path, files: Mapping[str, bytes]) -> None:

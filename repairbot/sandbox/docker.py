@@ -358,7 +358,7 @@ class DockerSandbox:
 
     @property
     def notes(self) -> tuple[str, ...]:
-        return self._pool.notes()
+        return (*(self._choice.notes if self._choice else ()), *self._pool.notes())
 
     @property
     def container_id(self) -> str | None:
@@ -369,7 +369,16 @@ class DockerSandbox:
     def __enter__(self) -> Self:
         _install_handlers()
         sweep_stale(self._client)
-        self._choice = choose_image(self._client, self._command.interpreter, self._image_arg, self._project)
+        self._choice = choose_image(
+            self._client,
+            self._command.interpreter,
+            self._image_arg,
+            self._project,
+            user=(self._uid, self._gid),
+            job_id=self._job_id,
+        )
+        if self._choice.mode == "image":
+            self._pool.use_interpreter(self._choice.probe, self._choice.origins)
         self._hand_over(self._scratch, recursive=True)
         runner = stage_runner(self._scratch)  # after the hand-over: the runner stays the repairbot user's
         instruments.stage(runner, self._pool.probe)
@@ -480,7 +489,7 @@ class DockerSandbox:
         """Nothing from the host: only what Python and tests need."""
         assert self._choice is not None
         path = ["/usr/local/bin", "/usr/bin", "/bin"]
-        if self._choice.mode == "offline" and os.path.isabs(self._choice.python):
+        if os.path.isabs(self._choice.python):  # a virtualenv's console scripts (image mode) or the host's
             path.insert(0, os.path.dirname(self._choice.python))
         return {
             "PATH": ":".join(path),

@@ -1,9 +1,10 @@
 """Which image a job's container runs, and what it needs mounted.
 
 Two modes (DESIGN §7):
-- image: a configured image (default `python:3.<minor>-slim`), pulled when missing, with the project's test
-  dependencies installed once per requirements hash and cached as a committed image
-  (`repairbot/deps:<hash>`). The interpreter is the image's `python`.
+- image: a configured image (default `python:{python}-slim`, the Python version chosen for the project from
+  its `.python-version` or `requires-python`, see deps.py), pulled when missing, with the project's test
+  dependencies and the project itself installed into a virtualenv at /opt/repairbot/venv by hardened
+  steps and cached per resolved set (install.py). The interpreter is that virtualenv's.
 - offline: no registry reachable (or `offline` asked for). A tiny base image made once with `docker import`
   (only /etc/passwd and /etc/group, so the sandbox user has a name), and the host's system directories and
   the test interpreter's installation (prefix, base prefix, virtualenv) bind-mounted read-only at the same
@@ -14,42 +15,26 @@ The choice is automatic: try the configured image; fall back to offline only whe
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import io
 import json
 import os
 import subprocess
 import sys
 import tarfile
-import time
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from repairbot.errors import EnvironmentProblem
+from repairbot.sandbox import deps, install
 
 OFFLINE = "offline"
 EMPTY_IMAGE = "repairbot/empty:1"
-DEPS_REPO = "repairbot/deps"
+DEPS_REPO = install.DEPS_REPO
 IMAGE_ENV = "REPAIRBOT_IMAGE"
+DEFAULT_TEMPLATE = "python:{python}-slim"
 # System directories the host interpreter needs (loader, libc, shared libraries, /bin/sh for subprocesses).
 _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-_REQUIREMENT_FILES = (
-    "requirements.txt",
-    "requirements-dev.txt",
-    "requirements-test.txt",
-    "requirements_dev.txt",
-    "requirements_test.txt",
-    "dev-requirements.txt",
-    "test-requirements.txt",
-    "requirements/test.txt",
-    "requirements/dev.txt",
-)
-_TEST_EXTRAS = ("test", "tests", "testing", "dev")
-_RUNNER_REQUIREMENTS = ("pytest", "coverage")  # what the fork server itself imports
-_INSTALL_TIMEOUT_S = 900
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,40 +46,93 @@ class ImageChoice:
     python: str  # the interpreter to start inside the container
     mounts: tuple[str, ...]  # host paths bind-mounted read-only at the same path
     description: str
+    probe: str | None = None  # image mode: what the image's interpreter reported when the image was built
+    origins: tuple[str, ...] = ()  # other paths of the user's tree inside the image (the editable install's)
+    notes: tuple[str, ...] = ()  # for the report: what was installed, refused, left out
+
+
+def default_python() -> str:
+    return f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
 def default_image() -> str:
-    return f"python:{sys.version_info.major}.{sys.version_info.minor}-slim"
+    return DEFAULT_TEMPLATE.format(python=default_python())
 
 
 def configured_image(image: str | None = None) -> str:
-    """`image`, else $REPAIRBOT_IMAGE, else the default slim Python image; "offline" forces mounts."""
-    return (image or os.environ.get(IMAGE_ENV) or "").strip() or default_image()
+    """`image`, else $REPAIRBOT_IMAGE, else `python:{python}-slim`; "offline" forces mounts. `{python}` in
+    it is replaced by the project's Python version."""
+    return (image or os.environ.get(IMAGE_ENV) or "").strip() or DEFAULT_TEMPLATE
+
+
+def _supported() -> tuple[str, ...]:
+    listed = os.environ.get("REPAIRBOT_PYTHONS", "").replace(",", " ").split()
+    return tuple(listed) or deps.DEFAULT_PYTHONS
 
 
 def choose_image(
-    client: Any, interpreter: str, image: str | None = None, project: Path | None = None
+    client: Any,
+    interpreter: str,
+    image: str | None = None,
+    project: Path | None = None,
+    *,
+    user: tuple[int, int] | None = None,
+    job_id: str = "local",
 ) -> ImageChoice:
-    """Pick the image for a job (see the module docstring)."""
+    """Pick the image for a job (see the module docstring). `user`: who the install steps run as."""
     wanted = configured_image(image)
     if wanted == OFFLINE:
         return offline_image(client, interpreter, "offline mode asked for")
+    dset = _discover(project)
+    ref = wanted.format(python=dset.python) if "{python}" in wanted else wanted
     try:
-        base = ensure_pulled(client, wanted)
+        base = ensure_pulled(client, ref)
     except EnvironmentProblem as exc:
-        return offline_image(client, interpreter, f"{wanted} unavailable: {exc.message}")
+        fallback = wanted.format(python=default_python()) if "{python}" in wanted else ref
+        if fallback == ref:
+            return offline_image(client, interpreter, f"{ref} unavailable: {exc.message}")
+        try:
+            base = ensure_pulled(client, fallback)
+        except EnvironmentProblem:
+            return offline_image(client, interpreter, f"{ref} unavailable: {exc.message}")
+        dset = _with_note(dset, f"{ref} unavailable ({exc.message}): using {fallback}")
     try:
-        ref = ensure_deps_image(client, base, project)
+        built = install.ensure_image(client, base, dset, project, user=user or _install_user(), job_id=job_id)
     except EnvironmentProblem as exc:
-        reason = f"dependencies could not be installed in {wanted}: {exc.message}"
+        reason = f"dependencies could not be installed in {base}: {exc.message}"
         return offline_image(client, interpreter, reason)
-    return ImageChoice(
-        ref=ref,
-        mode="image",
-        python="python",
-        mounts=(),
-        description=f"image {wanted} with test dependencies ({ref})",
+    notes = (
+        f"dependencies: {deps.describe(dset)}",
+        *(f"dependencies: {p}" for p in dset.problems),
+        *built.notes,
     )
+    return ImageChoice(
+        ref=built.ref,
+        mode="image",
+        python=install.PYTHON,
+        mounts=(),
+        description=f"image {base} with the project's dependencies ({built.ref})",
+        probe=built.probe,
+        origins=(install.PROJECT_ALIAS,),
+        notes=tuple(dict.fromkeys(notes)),
+    )
+
+
+def _discover(project: Path | None) -> deps.DependencySet:
+    if project is None:
+        return deps.DependencySet(default_python(), "the worker's default", (), (), (), (), (), (), None)
+    return deps.discover(project, default_python=default_python(), supported=_supported())
+
+
+def _with_note(dset: deps.DependencySet, note: str) -> deps.DependencySet:
+    from dataclasses import replace
+
+    return replace(dset, problems=(*dset.problems, note))
+
+
+def _install_user() -> tuple[int, int]:
+    uid = os.geteuid()
+    return (65534, 65534) if uid == 0 else (uid, os.getegid())
 
 
 def offline_image(client: Any, interpreter: str, reason: str) -> ImageChoice:
@@ -235,117 +273,5 @@ def ensure_pulled(client: Any, ref: str) -> str:
     try:
         client.images.pull(repo, tag=tag or "latest")
     except docker.errors.DockerException as exc:
-        raise EnvironmentProblem(f"pull failed ({_short(exc)})") from None
-    return ref
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    # Engine errors nest the cause in quotes/parentheses at the end: that is the readable part.
-    inner = text.rsplit('("', 1)[-1].rstrip('")') if '("' in text else text
-    return inner[:160]
-
-
-def test_requirements(project: Path | None) -> tuple[list[str], list[str]]:
-    """(requirement files relative to `project`, requirement strings) that the tests need."""
-    files: list[str] = []
-    reqs: list[str] = list(_RUNNER_REQUIREMENTS)
-    if project is None:
-        return files, reqs
-    for name in _REQUIREMENT_FILES:
-        if (project / name).is_file():
-            files.append(name)
-    pyproject = project / "pyproject.toml"
-    if pyproject.is_file():
-        try:
-            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-            data = {}
-        meta = data.get("project", {}) if isinstance(data, dict) else {}
-        reqs.extend(str(r) for r in meta.get("dependencies", []) or [])
-        extras = meta.get("optional-dependencies", {}) or {}
-        for extra in _TEST_EXTRAS:
-            reqs.extend(str(r) for r in extras.get(extra, []) or [])
-    # Never the project itself: an installed copy would shadow the work tree under test.
-    own = _project_name(project)
-    reqs = [r for r in reqs if own is None or _req_name(r) != own]
-    return files, sorted(set(reqs))
-
-
-def _project_name(project: Path) -> str | None:
-    try:
-        data = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
-        return _norm(str(data["project"]["name"]))
-    except (OSError, KeyError, TypeError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-        return None
-
-
-def _req_name(req: str) -> str:
-    name = req.split(";", 1)[0]
-    for sep in "[<>=!~ ":
-        name = name.split(sep, 1)[0]
-    return _norm(name)
-
-
-def _norm(name: str) -> str:
-    return name.strip().lower().replace("_", "-").replace(".", "-")
-
-
-def deps_hash(base: str, project: Path | None) -> str:
-    """Cache key: the base image and every requirement (file contents included)."""
-    files, reqs = test_requirements(project)
-    h = hashlib.sha256(base.encode())
-    for r in reqs:
-        h.update(b"\0req\0" + r.encode())
-    for name in files:
-        assert project is not None
-        h.update(b"\0file\0" + name.encode() + b"\0" + (project / name).read_bytes())
-    return h.hexdigest()[:16]
-
-
-def ensure_deps_image(client: Any, base: str, project: Path | None) -> str:
-    """`base` with the test dependencies installed, committed once per requirements hash."""
-    import docker.errors
-
-    ref = f"{DEPS_REPO}:{deps_hash(base, project)}"
-    try:
-        client.images.get(ref)
-        return ref
-    except docker.errors.ImageNotFound:
-        pass
-    files, reqs = test_requirements(project)
-    args = ["python", "-m", "pip", "install", "--no-cache-dir", "--disable-pip-version-check", *reqs]
-    for name in files:
-        args += ["-r", f"/src/{name}"]
-    volumes = {}
-    if project is not None and files:
-        volumes[str(project.resolve())] = {"bind": "/src", "mode": "ro"}
-    container = None
-    try:
-        # Installing needs the network; nothing of the job runs here, only pip on declared requirements.
-        container = client.containers.create(
-            base, args, volumes=volumes, labels={"repairbot.role": "deps-install"}
-        )
-        container.start()
-        result = container.wait(timeout=_INSTALL_TIMEOUT_S)
-        if int(result.get("StatusCode", 1)) != 0:
-            tail = container.logs(tail=5).decode("utf-8", "replace").strip().splitlines()
-            raise EnvironmentProblem(f"pip install failed: {tail[-1] if tail else 'no output'}")
-        repo, tag = ref.split(":", 1)
-        container.commit(
-            repository=repo,
-            tag=tag,
-            message=f"repairbot test dependencies on {base}",
-            conf={"Labels": {"repairbot.base": base, "repairbot.created": str(int(time.time()))}},
-        )
-    except docker.errors.DockerException as exc:
-        raise EnvironmentProblem(f"installing dependencies failed ({_short(exc)})") from None
-    except Exception as exc:  # requests' read timeout on wait()
-        if isinstance(exc, EnvironmentProblem):
-            raise
-        raise EnvironmentProblem(f"installing dependencies failed ({_short(exc)})") from None
-    finally:
-        if container is not None:
-            with contextlib.suppress(docker.errors.DockerException):
-                container.remove(force=True)
+        raise EnvironmentProblem(f"pull failed ({install.short_error(exc)})") from None
     return ref

@@ -16,7 +16,7 @@ import select
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -84,6 +84,7 @@ class ServerPool:
         self.probe = instruments.probe(command.interpreter)
         # The user's tree: every run imports its own copy instead, however the project is installed.
         self._origin = origin_info(project, self.probe.path if self.probe else ())
+        self._project = project
         self.instruments: dict[str, str] = {}  # instrument -> which copy the servers loaded (their hello)
         self._limits = limits  # rlimits for each forked run (the docker backend relies on cgroups instead)
         self._command = command
@@ -96,6 +97,13 @@ class ServerPool:
         self.size = size
         for _ in range(size):
             self._free.put(None)  # started lazily, on first use
+
+    def use_interpreter(self, probe: str | None, aliases: Sequence[str] = ()) -> None:
+        """The servers run another interpreter than the host's (a dependency image's virtualenv): what it
+        reported when the image was built (instruments' probe line), and where the user's tree was inside
+        the image (`aliases`: its editable install points there)."""
+        self.probe = instruments.read_probe(probe) if probe else None
+        self._origin = origin_info(self._project, self.probe.path if self.probe else (), aliases)
 
     def _start(self) -> Channel:
         channel = self._connect()

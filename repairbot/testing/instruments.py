@@ -24,7 +24,7 @@ MIN_COVERAGE = (5, 0)
 MIN_PYTEST = (7, 0)
 VENDOR = "vendor"
 
-_PROBE = r"""
+PROBE_SCRIPT = r"""
 import json, sys
 def version(name):
     try:
@@ -58,16 +58,24 @@ def probe(interpreter: str) -> Probe | None:
     """None when the interpreter cannot be run (the runner's start then reports it)."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
     try:
-        proc = subprocess.run([interpreter, "-c", _PROBE], capture_output=True, text=True, timeout=60,
+        proc = subprocess.run([interpreter, "-c", PROBE_SCRIPT], capture_output=True, text=True, timeout=60,
                               check=False, cwd="/", env=env)  # fmt: skip
-        data = json.loads(proc.stdout.strip().splitlines()[-1])
+        return read_probe(proc.stdout.strip().splitlines()[-1])
+    except (OSError, subprocess.TimeoutExpired, IndexError):
+        return None
+
+
+def read_probe(text: str) -> Probe | None:
+    """The probe script's output line (run here, or inside an image when it was built); None if garbled."""
+    try:
+        data = json.loads(text)
         return Probe(
             path=tuple(os.path.normpath(p) for p in data["path"] if isinstance(p, str) and p),
             python=(int(data["python"][0]), int(data["python"][1])),
             pytest=data.get("pytest"),
             coverage=data.get("coverage"),
         )
-    except (OSError, subprocess.TimeoutExpired, ValueError, IndexError, KeyError, TypeError):
+    except (ValueError, IndexError, KeyError, TypeError):
         return None
 
 

@@ -23,13 +23,18 @@ _SKIP = {".git", ".hg", ".tox", ".nox", ".venv", "venv", "node_modules", "build"
 _MAX_WALK = 20000  # files looked at to match hard links: a link tree's first file is usually found at once
 
 
-def origin_info(project: Path | None, sys_path: Iterable[str] = ()) -> dict[str, Any] | None:
+def origin_info(
+    project: Path | None, sys_path: Iterable[str] = (), aliases: Iterable[str] = ()
+) -> dict[str, Any] | None:
     """{"origins": [the user's tree, as given and resolved], "entries": [the test interpreter's path entries
-    into it (`sys_path`: its sys.path as probed on the host)], "links": {link tree: [source roots]}}."""
+    into it (`sys_path`: its sys.path as probed on the host)], "links": {link tree: [source roots]}}.
+    `aliases`: other paths of the same tree where the interpreter was set up (a dependency image installs
+    the project editable from a copy at a fixed path, see repairbot/sandbox/install.py)."""
     if project is None:
         return None
     given = os.path.normpath(os.path.abspath(project))
-    origins = sorted({given, os.path.realpath(given)}, key=len, reverse=True)
+    named = {given, os.path.realpath(given), *(os.path.normpath(a) for a in aliases)}
+    origins = sorted(named, key=len, reverse=True)
     entries = [e for e in sys_path if any(e == o or e.startswith(o + os.sep) for o in origins)]
     links: dict[str, list[str]] = {}
     for tree in sorted(Path(given).glob(_LINK_TREE_GLOB)):

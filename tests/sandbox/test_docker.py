@@ -370,39 +370,6 @@ def test_custom_test_command(engine: Any, tmp_path: Path, job_labels: list[str])
         assert sb.run(RunSpec(workdir=tree)).exit_code == 0
 
 
-@pytest.mark.slow
-def test_image_mode_runs_with_the_image_interpreter(
-    engine: Any, mini_python_image: str, tmp_path: Path, job_labels: list[str]
-) -> None:
-    """The online design end to end, with a locally built stand-in for python:3.X-slim: the deps image is
-    cached under the project's requirements hash (no pip here: no registry), and tests run with the image's
-    own interpreter, nothing of the host's Python mounted."""
-    from repairbot.sandbox import images
-
-    project = write_tree(tmp_path / "user", {"requirements.txt": "pytest\n", **PROJECT})
-    deps = f"{images.DEPS_REPO}:{images.deps_hash(mini_python_image, project)}"
-    engine.images.get(mini_python_image).tag(*deps.split(":"))
-    scratch = tmp_path / "scratch"
-    tree = write_tree(scratch / "w", PROJECT)
-    (tree / "test_where.py").write_text(
-        "import sys\n\ndef test_where():\n    assert sys.executable.startswith('/usr/local/bin/')\n"
-    )
-    job_labels.append(job := _job())
-    try:
-        sb = DockerSandbox(
-            scratch, parse_test_cmd(None), 1, image=mini_python_image, job_id=job, project=project
-        )
-        with sb:
-            assert f"image {mini_python_image}" in sb.description and deps in sb.description
-            binds = engine.api.inspect_container(sb.container_id)["HostConfig"]["Binds"]
-            assert not any(os.path.realpath(sys.prefix) in b for b in binds)
-            run = sb.run(RunSpec(workdir=tree))
-            assert run.failing == ("test_calc.py::test_add",), run.output
-            assert "test_where.py::test_where" in run.passing
-    finally:
-        engine.images.remove(deps)
-
-
 def test_project_virtualenv_is_mounted_read_only(engine: Any, tmp_path: Path, job_labels: list[str]) -> None:
     """--test-cmd with a virtualenv's interpreter: the venv and its base installation are mounted."""
     venv = tmp_path / "venv"

@@ -1,4 +1,4 @@
-"""Image selection: offline base image, configured image, requirements hashing."""
+"""Image selection: offline base image, configured image, fallbacks (dependency images: test_install.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from tests.sandbox.conftest import write_tree
 
 def test_configured_image(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("REPAIRBOT_IMAGE", raising=False)
-    assert images.configured_image() == f"python:{sys.version_info.major}.{sys.version_info.minor}-slim"
+    assert images.configured_image() == "python:{python}-slim"  # the project's version fills it in
+    assert images.default_image() == f"python:{sys.version_info.major}.{sys.version_info.minor}-slim"
     monkeypatch.setenv("REPAIRBOT_IMAGE", "offline")
     assert images.configured_image() == "offline"
     assert images.configured_image("example/img:2") == "example/img:2"  # the argument wins
@@ -30,35 +31,6 @@ def test_host_mounts_cover_the_interpreter() -> None:
     assert any(real.startswith(m + "/") for m in mounts)
     for a in mounts:  # outermost only
         assert not any(a != b and a.startswith(b + "/") for b in mounts)
-
-
-def test_test_requirements_skip_the_project_itself(tmp_path: Path) -> None:
-    project = write_tree(
-        tmp_path / "p",
-        {
-            "pyproject.toml": """
-                [project]
-                name = "My_Pkg"
-                dependencies = ["requests>=2"]
-                [project.optional-dependencies]
-                test = ["hypothesis", "my-pkg[extra]"]
-                docs = ["sphinx"]
-            """,
-            "requirements-dev.txt": "black\n",
-        },
-    )
-    files, reqs = images.test_requirements(project)
-    assert files == ["requirements-dev.txt"]
-    assert reqs == sorted(["coverage", "hypothesis", "pytest", "requests>=2"])
-
-
-def test_deps_hash_follows_requirement_files(tmp_path: Path) -> None:
-    project = write_tree(tmp_path / "p", {"requirements.txt": "attrs==23.1\n"})
-    first = images.deps_hash("python:3.11-slim", project)
-    assert first == images.deps_hash("python:3.11-slim", project)
-    assert first != images.deps_hash("python:3.12-slim", project)
-    (project / "requirements.txt").write_text("attrs==23.2\n")
-    assert images.deps_hash("python:3.11-slim", project) != first
 
 
 @pytest.mark.docker
@@ -93,23 +65,6 @@ def test_offline_mode_is_refused_inside_a_container(engine: Any, monkeypatch: py
     with pytest.raises(EnvironmentProblem, match="inside a container") as err:
         images.choose_image(engine, sys.executable, missing)
     assert missing in str(err.value)
-
-
-@pytest.mark.docker
-def test_cached_image_is_used_without_pulling(engine: Any, tmp_path: Path) -> None:
-    """A configured image already in the local cache, with a deps image cached for this project's hash."""
-    project = write_tree(tmp_path / "p", {"requirements.txt": "pytest\n"})
-    base = f"repairbot-test/base:{uuid.uuid4().hex[:8]}"
-    engine.images.get(images.ensure_empty_image(engine)).tag(*base.split(":"))
-    deps = f"{images.DEPS_REPO}:{images.deps_hash(base, project)}"
-    engine.images.get(base).tag(*deps.split(":"))
-    try:
-        choice = images.choose_image(engine, sys.executable, base, project)
-        assert choice.mode == "image" and choice.ref == deps and choice.python == "python"
-        assert base in choice.description
-    finally:
-        engine.images.remove(deps)
-        engine.images.remove(base)
 
 
 @pytest.mark.docker
