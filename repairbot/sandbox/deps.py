@@ -627,7 +627,7 @@ def _tox(c: _Collected, data: dict[str, Any], setup_cfg: configparser.ConfigPars
         configs.append(("setup.cfg [testenv]", setup_cfg, "testenv"))
     extras: set[str] = set()
     if not configs:
-        return extras
+        return _tox_toml(c, data)
     name, cfg, section = configs[0]
     factors = {f"py{python.replace('.', '')}", "py3", "py"}
     sections = [s for s in (section, f"{section}:test", f"{section}:tests",
@@ -636,15 +636,45 @@ def _tox(c: _Collected, data: dict[str, Any], setup_cfg: configparser.ConfigPars
         c.sources.append(f"{name} [{sec}]")
         deps = _tox_value(cfg, sec, "deps")
         for line in _tox_lines(deps, factors):
-            line = line.replace("{toxinidir}/", "").replace("{toxinidir}", ".")
-            if "{" in line:
-                c.refuse(f"{name} [{sec}]", f"`{line[:60]}` uses a substitution; ignored")
-                continue
-            _requirement_line(c, line, "test", c.root / "tox.ini", f"{name} [{sec}]", 0, constraint=False,
-                              depth=0)  # fmt: skip
+            _tox_dep(c, line, "{toxinidir}", f"{name} [{sec}]")
         for line in _tox_lines(_tox_value(cfg, sec, "extras"), factors):
             extras.update(e.strip() for e in line.split(",") if e.strip())
     return extras
+
+
+def _tox_toml(c: _Collected, data: dict[str, Any]) -> set[str]:
+    """tox 4's native TOML form (`tox.toml`, or `[tool.tox]` in pyproject.toml): `env_run_base` and the
+    test environments' `deps` (requirement lines) and `extras`."""
+    table: dict[str, Any] = {}
+    where = "tox.toml"
+    if os.path.lexists(c.root / "tox.toml"):
+        table = _load_toml(c, "tox.toml")
+    elif isinstance(data.get("tool", {}).get("tox"), dict):
+        table, where = data["tool"]["tox"], "pyproject.toml [tool.tox]"
+    envs = table.get("env") if isinstance(table.get("env"), dict) else {}
+    assert isinstance(envs, dict)
+    sections = [("env_run_base", table.get("env_run_base"))] + [
+        (f"env.{n}", envs.get(n)) for n in TEST_NAMES if isinstance(envs.get(n), dict)
+    ]
+    extras: set[str] = set()
+    for label, env in sections:
+        if not isinstance(env, dict):
+            continue
+        c.sources.append(f"{where} [{label}]")
+        for line in env.get("deps") or []:
+            if isinstance(line, str):
+                _tox_dep(c, line, "{tox_root}", f"{where} [{label}]")
+        extras.update(str(e) for e in env.get("extras") or [] if isinstance(e, str))
+    return extras
+
+
+def _tox_dep(c: _Collected, line: str, root_var: str, where: str) -> None:
+    """One tox deps line, as a requirement line of the test tier (the tox root is the repository's)."""
+    line = line.replace(root_var + "/", "").replace(root_var, ".")
+    if "{" in line:
+        c.refuse(where, f"`{line[:60]}` uses a substitution; ignored")
+        return
+    _requirement_line(c, line, "test", c.root / "tox.ini", where, 0, constraint=False, depth=0)
 
 
 def _tox_value(cfg: configparser.ConfigParser, section: str, key: str) -> str:

@@ -155,6 +155,33 @@ def test_requirement_files_by_name_and_tox(tmp_path: Path) -> None:
     assert not found.problems, found.problems
 
 
+def test_tox_native_toml(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path / "p",
+        {
+            "tox.toml": """
+                [env_run_base]
+                deps = ["pytest-mock", "-r {tox_root}/requirements/toxdeps.txt", "{env:EXTRA}"]
+                extras = ["speed"]
+                [env.test]
+                deps = ["freezegun"]
+                [env.docs]
+                deps = ["sphinx"]
+            """,
+            "requirements/toxdeps.txt": "responses\n",
+            "pyproject.toml": """
+                [project]
+                name = "t"
+                [project.optional-dependencies]
+                speed = ["orjson"]
+            """,
+        },
+    )
+    found = _discover(root)
+    assert found.requirements == ("freezegun", "orjson", "pytest-mock", "responses")
+    assert any("uses a substitution" in p for p in found.problems)
+
+
 def test_refused_lines_are_named(tmp_path: Path) -> None:
     root = write_tree(
         tmp_path / "repo",
