@@ -45,72 +45,90 @@ def job_labels(engine: Any) -> Iterator[list[str]]:
         assert not left, f"containers outlived job {job}"
 
 
-MINI_PYTHON = "repairbot-test/python:{minor}-mini-2"
-_SKIP_DIRS = {"test", "tests", "idlelib", "tkinter", "turtledemo", "lib2to3", "ensurepip", "site-packages"}
-_SITE = ("pytest", "_pytest", "pluggy", "iniconfig", "packaging", "coverage", "pygments", "py.py")
+# Image mode's base images: `repairbot-test/python:{python}-slim` (the template given as --image).
+PYTHON_TEMPLATE = "repairbot-test/python:{python}-slim"
+# A real python:3.11-slim where a registry was reachable; else the Debian bookworm stand-in (Python 3.11, pip)
+# that scripts/local-base-image.sh builds with debootstrap (.ci/run makes one of them).
+_BASES = ("python:3.11-slim", "repairbot-local/bookworm-python:3.11")
+
+
+def _have(engine: Any, ref: str) -> bool:
+    import docker.errors
+
+    try:
+        engine.images.get(ref)
+        return True
+    except docker.errors.ImageNotFound:
+        return False
+
+
+def _other_python(minor: str) -> Path | None:
+    """The prefix of a CPython 3.X installation on this host (pyenv's, or on PATH), to layer into an image."""
+    import glob
+    import shutil
+    import subprocess
+
+    candidates = sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{minor}.*/bin/python{minor}")))
+    which = shutil.which(f"python{minor}")
+    for exe in [*candidates, *([which] if which else [])]:
+        proc = subprocess.run([exe, "-c", "import sys; print(sys.prefix)"], capture_output=True, text=True)
+        prefix = Path(proc.stdout.strip())
+        if proc.returncode == 0 and (prefix / "lib" / f"python{minor}" / "os.py").is_file():
+            return prefix
+    return None
+
+
+def _layer_python(engine: Any, base: str, prefix: Path, minor: str, ref: str, work: Path) -> None:
+    """`base` with the CPython installation at `prefix` copied to /usr/local (its `python`, `python3` first on
+    PATH), committed as `ref`: a python:3.X-slim stand-in for another minor version."""
+    import tarfile
+
+    skip = {f"lib/python{minor}/test", f"lib/python{minor}/idlelib", f"lib/python{minor}/tkinter"}
+
+    def keep(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+        rel = info.name.split("/", 1)[1] if "/" in info.name else ""
+        if any(rel == s or rel.startswith(s + "/") for s in skip) or "__pycache__" in rel:
+            return None
+        if rel.startswith(f"lib/python{minor}/site-packages/") and rel.endswith(".pth"):
+            return None  # this host's own path hooks
+        info.uid = info.gid = 0
+        info.uname = info.gname = "root"
+        return info
+
+    tar_path = work / "python.tar"
+    with tarfile.open(tar_path, "w") as tar:
+        for name in ("bin", "lib", "include"):
+            if (prefix / name).exists():
+                tar.add(prefix / name, arcname=f"local/{name}", filter=keep)
+    container = engine.containers.create(base, ["/sbin/ldconfig"], network_mode="none", user="root")
+    try:
+        with open(tar_path, "rb") as fh:
+            container.put_archive("/usr", fh)
+        container.start()
+        assert container.wait(timeout=120)["StatusCode"] == 0  # libpython in the loader's cache
+        repo, tag = ref.split(":")
+        container.commit(repository=repo, tag=tag, conf={"Cmd": ["python3"]})
+    finally:
+        container.remove(force=True)
 
 
 @pytest.fixture(scope="session")
-def mini_python_image(engine: Any, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A small python:3.X-slim stand-in built from this host's interpreter (no registry is reachable here):
-    /usr/local/bin/python, the standard library, pytest and coverage, libc. Built once, kept by tag."""
-    import sys
-    import tarfile
-
-    import docker.errors
-
-    ref = MINI_PYTHON.format(minor=f"{sys.version_info.major}.{sys.version_info.minor}")
-    try:
-        engine.images.get(ref)
-        return ref
-    except docker.errors.ImageNotFound:
-        pass
-    ver = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    stdlib = Path(os.__file__).parent
-    site = next(Path(p) for p in sys.path if p.endswith("site-packages"))
-    exe = Path(os.path.realpath(sys.executable))
-    libs = [Path(p) for p in ("/lib64/ld-linux-x86-64.so.2",)]
-    libdir = Path("/lib/x86_64-linux-gnu")
-    libs += [libdir / n for n in ("libc.so.6", "libm.so.6", "libz.so.1", "libffi.so.8")]
-    libpython = exe.parent.parent / "lib" / f"lib{ver}.so.1.0"
-    tar_path = tmp_path_factory.mktemp("mini") / "root.tar"
-    with tarfile.open(tar_path, "w") as tar:
-
-        def add(src: Path, arc: str) -> None:
-            tar.add(os.path.realpath(src), arcname=arc, recursive=False)
-
-        for d in ("usr", "usr/local", "usr/local/bin", "usr/local/lib", "etc", "lib", "lib64", "tmp"):
-            info = tarfile.TarInfo(d)
-            info.type, info.mode = tarfile.DIRTYPE, 0o1777 if d == "tmp" else 0o755
-            tar.addfile(info)
-        add(exe, f"usr/local/bin/{ver}")
-        link = tarfile.TarInfo("usr/local/bin/python")
-        link.type, link.linkname = tarfile.SYMTYPE, ver
-        tar.addfile(link)
-        add(libpython, f"lib/lib{ver}.so.1.0")
-        for lib in libs:
-            if lib.exists():
-                add(lib, str(lib).lstrip("/"))
-        for root, dirs, files in os.walk(stdlib):
-            rel = Path(root).relative_to(stdlib)
-            top = rel == Path(".")
-            dirs[:] = [d for d in dirs if not (top and d in _SKIP_DIRS) and not d.startswith("config-")]
-            for name in files:
-                add(Path(root) / name, f"usr/local/lib/{ver}/{rel / name}")
-        for name in _SITE:
-            src = site / name
-            if src.exists():
-                tar.add(src, arcname=f"usr/local/lib/{ver}/site-packages/{name}")
-        for dist in site.glob("*.dist-info"):
-            if dist.name.split("-")[0].lower() in _SITE:
-                tar.add(dist, arcname=f"usr/local/lib/{ver}/site-packages/{dist.name}")
-        passwd = b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n"
-        info = tarfile.TarInfo("etc/passwd")
-        info.size, info.mode = len(passwd), 0o644
-        import io
-
-        tar.addfile(info, io.BytesIO(passwd))
-    repo, tag = ref.split(":")
-    with open(tar_path, "rb") as fh:
-        engine.api.import_image_from_data(fh.read(), repository=repo, tag=tag)
-    return ref
+def python_images(engine: Any, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """PYTHON_TEMPLATE with 3.11 (a base above) and 3.12 (this host's 3.12 layered onto it) present; built
+    once, kept by tag."""
+    ref311 = PYTHON_TEMPLATE.format(python="3.11")
+    if not _have(engine, ref311):
+        base = next((b for b in _BASES if _have(engine, b)), None)
+        if base is None:
+            message = f"no Python base image: none of {', '.join(_BASES)} (see scripts/local-base-image.sh)"
+            if os.environ.get("REPAIRBOT_REQUIRE_DOCKER"):
+                pytest.fail(message)
+            pytest.skip(message)
+        engine.images.get(base).tag(*ref311.split(":"))
+    ref312 = PYTHON_TEMPLATE.format(python="3.12")
+    if not _have(engine, ref312):
+        prefix = _other_python("3.12")
+        if prefix is None:
+            pytest.skip("no CPython 3.12 on this host to build a 3.12 image from")
+        _layer_python(engine, ref311, prefix, "3.12", ref312, tmp_path_factory.mktemp("py312"))
+    return PYTHON_TEMPLATE
