@@ -490,17 +490,29 @@ def _install_env() -> dict[str, str]:
 def _project_environment(project: Path, temp: Path, test_cmd: tuple[str, ...] | None) -> tuple[str, ...]:
     """With the local sandbox the tests run on the runner: their dependencies go into a virtualenv of their
     own, which only the test command uses (repairbot's virtualenv never gets the project's packages)."""
-    from repairbot.sandbox.images import test_requirements
+    from repairbot.sandbox import deps
+    from repairbot.sandbox.images import default_python
+    from repairbot.sandbox.install import RUNNER_REQUIREMENTS
 
     venv = temp / "repairbot-project-venv"
     base_python = getattr(sys, "_base_executable", sys.executable)
-    files, reqs = test_requirements(project)
+    # What image mode reads (nothing of the project runs), plus the requirement files themselves for pip:
+    # on the runner, a path or URL in them is the user's own choice.
+    found = deps.discover(project, default_python=default_python())
+    reqs = deps.all_requirements(found, RUNNER_REQUIREMENTS, with_dev=True)
+    files = [name for name, _ in deps.requirement_files(project)]
     env = _install_env()
     print("::group::repairbot: the project's test dependencies (separate virtualenv)", flush=True)
     try:
         _install([base_python, "-m", "venv", "--clear", str(venv)], project, env, "creating the virtualenv")
         python = str(venv / "bin" / "python")
         args = [python, "-m", "pip", "install", "--quiet", *reqs]
+        if found.constraints:
+            constraints = temp / "repairbot-constraints.txt"
+            constraints.write_text("".join(f"{c}\n" for c in found.constraints), encoding="utf-8")
+            args += ["-c", str(constraints)]
+        for url in found.indexes:
+            args += ["--extra-index-url", url]
         for name in files:
             args += ["-r", name]
         _install(args, project, env, "installing the project's test dependencies")

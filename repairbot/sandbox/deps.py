@@ -748,7 +748,7 @@ def choose_python(root: Path, meta: _Metadata, default: str, supported: Sequence
 # -- discovery -----------------------------------------------------------------------------------------
 
 
-def _requirement_files(root: Path) -> list[tuple[str, str]]:
+def requirement_files(root: Path) -> list[tuple[str, str]]:
     """(relative name, tier) of the requirement files whose names say runtime, test or development."""
     found: list[tuple[str, str]] = []
     candidates = sorted(p.name for p in root.glob("*requirements*.txt")) + sorted(
@@ -845,7 +845,7 @@ def discover(root: Path, *, default_python: str, supported: Sequence[str] = DEFA
     _expand(meta, DEV_NAMES, own, c, "dev", seen)
     _groups(c, meta, TEST_NAMES, "test", own)
     _groups(c, meta, DEV_NAMES, "dev", own)
-    for name, tier in _requirement_files(root):
+    for name, tier in requirement_files(root):
         read_requirements(c, name, tier)
     _expand(meta, _tox(c, data, cfg, python), own, c, "test", seen)
     for tier, extras in c.self_extras.items():
