@@ -365,11 +365,10 @@ def cmd_coverage(ns: argparse.Namespace) -> None:
 
 # Donor heuristics that were added after a QuixBugs miss, each turned off on its own: the corpus says whether
 # it earns its place (more real fixes made, or made with a better rank) or not.
-ABLATIONS = ("no-partners", "no-consumed", "no-member-first")
+ABLATIONS = ("no-partners", "no-member-first")
 # The hole kinds each heuristic orders (only the rules with such holes can make a different fix without it).
 ABLATION_HOLES = {
     "no-partners": ("name", "arg", "index", "expr", "cond", "stmt"),
-    "no-consumed": ("cond",),
     "no-member-first": ("stmt",),
 }
 
@@ -387,13 +386,6 @@ def apply_ablation(variant: str) -> None:
             return names
 
         donors.value_names = value_names  # type: ignore[assignment]
-    elif variant == "no-consumed":
-        donors.guard_order = lambda n: (  # type: ignore[assignment]
-            n.distance,
-            n.kind in ("loopvar", "compvar"),
-            not (n.types & donors._GUARDS),
-            -n.count,
-        )
     elif variant == "no-member-first":
         donors.collection_order = lambda n: (n.distance, -n.count)  # type: ignore[assignment]
     elif variant != "baseline":

@@ -153,14 +153,8 @@ _OTHER_GUARDS = ("X", "not X", "X is_not None", "X is None")
 
 def guard_order(n: NameInfo) -> tuple[object, ...]:
     """Names to build guards from, best first: loop variables bound inside the statement are poor guards;
-    collections drained as the code runs, and other collections and flags, make good ones."""
-    return (
-        n.distance,
-        n.kind in ("loopvar", "compvar"),
-        "consumed" not in n.types,
-        not (n.types & _GUARDS),
-        -n.count,
-    )
+    collections and flags make good ones."""
+    return (n.distance, n.kind in ("loopvar", "compvar"), not (n.types & _GUARDS), -n.count)
 
 
 def collection_order(n: NameInfo) -> tuple[object, ...]:
