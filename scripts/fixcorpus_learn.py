@@ -132,7 +132,6 @@ def shape_table(rows: Sequence[Mapping[str, Any]]) -> str:
 
 ABLATION_TEXT = {
     "no-partners": "names compared with the replaced one first (value donors)",
-    "no-consumed": "collections drained in the code (`pop`) first among guard names",
     "no-member-first": "membership-tested collections first for missing updates (`seen.add(x)`)",
 }
 
@@ -167,7 +166,8 @@ def ablation_table(rows: Sequence[Mapping[str, Any]]) -> str:
                 elif on[rule][1] > without[rule][1]:
                     better_off += 1
         lines.append(f"| {text} | {made_on} | {made_off} | {better_on} | {better_off} |")
-    return "\n".join(lines) if found else "(no ablation run: `python scripts/fixcorpus.py ablate VARIANT`)"
+    pending = ", ".join(fc.ABLATIONS)
+    return "\n".join(lines) if found else f"(not run yet: `python scripts/fixcorpus.py ablate` {pending})"
 
 
 def in_corpus(rows: Sequence[dict[str, Any]], rule_ids: Iterable[str]) -> list[dict[str, Any]]:
@@ -265,9 +265,13 @@ side by side; fixes produced / fixes fired on):
 | `wrap-with-donor` | 0 | removed: `wrap-call` wraps in the calls real fixes add (`learned.json`) |
 | `wrap-accumulate` (`max(0, ...)`) | 0 | removed (no real fix added `max`/`min` around a value) |
 
-Donor heuristic removed: `prev = cur` statements for the names a loop reads but never updates (loop-carried
-donors, added after a QuixBugs miss). With it the statement-hole rules make 14 real fixes, without it the same
-14, and the developer's fix ranks better without it at 2 of them, better with it at none.
+Donor heuristics added after QuixBugs misses, removed because turning them off on this corpus loses no real
+fix (`python scripts/fixcorpus.py ablate VARIANT` before their removal):
+- `prev = cur` statements for the names a loop reads but never updates (loop-carried donors): the
+  statement-hole rules make the same 14 real fixes without them; the developer's fix ranks better without
+  them at 2, with them at none.
+- collections drained in the code (`pop`) first among the names guards are built from: the condition-hole
+  rules make the same 30 real fixes without it; the fix ranks better with it at 2 and without it at 2.
 
 Orderings: operator, literal, callee, wrapper and guard alternatives are tried in the order real fixes made
 them (`rules/learned.json`); the catalogue order only breaks ties among alternatives no real fix made
@@ -286,6 +290,20 @@ developer's fix among all candidates at its statements (2-fold cross-validation 
 one half of the projects, measured on the other):
 
 {cv}
+
+## Repository-history priors, leave-one-out on the real-bug dev set
+
+`python scripts/fixcorpus.py history-loo` (bench/realbugs, 68 cases of 14 projects, none in this corpus): for
+each bug, the rules that make its developer's fix, ranked among the rules firing at the fix's statements by
+prior alone and by prior x the project's own history (its small fixes before the bug's parent commit only,
+26.7 read per case on average; its rows, as written to stdout, in `history-loo.jsonl`):
+
+history leave-one-out: 6/68 cases have a rule that makes the fix; its rank among the rules firing there: mean
+3.33 by prior, 1.83 with the project's history (1 better, 1 worse)
+
+(markdown-07dfa4eb: `add-argument` from rank 13 to 3, its project had used it before; validators-7c0e6053:
+`remove-subcondition` from 3 to 4; the other four stay first.) Six cases are too few to call it an
+improvement: the rules make too few of these real fixes (multi-statement, multi-hunk), whatever their order.
 
 ## Donor heuristics on real fixes
 
