@@ -262,6 +262,7 @@ side by side; fixes produced / fixes fired on):
 | `update-to-assignment` | 1 / 43 | removed (that fix is lost) |
 | `operand-to-name` | 2 / 280 | generalized to `expression-to-name` (an operand or argument to a name): 23 |
 | `swap-ordering-operands` | 2 / 397 | merged into `swap-comparison-operands` (every comparison, no chains) |
+| `empty-container` (`[]` -> `[[]]` first) | 2 / 105 | generalized (below): 5 when its fixes are re-matched |
 | `wrap-with-donor` | 0 | removed: `wrap-call` wraps in the calls real fixes add (`learned.json`) |
 | `wrap-accumulate` (`max(0, ...)`) | 0 | removed (no real fix added `max`/`min` around a value) |
 
@@ -272,6 +273,9 @@ fix (`python scripts/fixcorpus.py ablate VARIANT` before their removal):
   them at 2, with them at none.
 - collections drained in the code (`pop`) first among the names guards are built from: the condition-hole
   rules make the same 30 real fixes without it; the fix ranks better with it at 2 and without it at 2.
+
+`empty-container` now offers what real fixes of empty literals did (`[]` -> `{{}}` twice, `None`, `[0]`;
+`{{}}` -> `[]`) instead of `[[]]` first, which no real fix made.
 
 Orderings: operator, literal, callee, wrapper and guard alternatives are tried in the order real fixes made
 them (`rules/learned.json`); the catalogue order only breaks ties among alternatives no real fix made

@@ -371,9 +371,13 @@ def fn_literals(env: Env, node: Node) -> list[Alt]:
         out = ['""', "None"]
     elif node.type in ("list", "tuple", "set", "dictionary"):
         if not node.named_children:
-            out = {"list": ["[[]]", "[0]", "None"], "tuple": ["((),)", "None"], "dictionary": ["None"]}.get(
-                node.type, []
-            )
+            # What real fixes of empty literals did (the fix corpus: `[]` -> `{}` twice, `[]` -> `None`,
+            # `{}` -> `[]`, `[]` -> `[0]`): another kind of empty container, None, a zero.
+            out = {
+                "list": ["{}", "None", "[0]", "()"],
+                "tuple": ["[]", "None"],
+                "dictionary": ["[]", "None"],
+            }.get(node.type, [])
         else:
             out = [{"list": "[]", "tuple": "()", "set": "set()", "dictionary": "{}"}[node.type]]
     seen = order_literals(text, [o for i, o in enumerate(out) if o != text and o not in out[:i]])

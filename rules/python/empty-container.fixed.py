@@ -1,5 +1,5 @@
-def subsets(items):
-    if not items:
-        return [[]]
-    rest = subsets(items[1:])
-    return rest + [[items[0]] + r for r in rest]
+def options(verbose):
+    extra = {}
+    if verbose:
+        extra["verbose"] = True
+    return extra
