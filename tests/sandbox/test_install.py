@@ -8,6 +8,7 @@ The download step fetches wheels from the configured index (PyPI by default) thr
 from __future__ import annotations
 
 import ast
+import contextlib
 import io
 import json
 import socket
@@ -268,8 +269,31 @@ def listener() -> Iterator[tuple[str, int, list[str]]]:
     server.close()
 
 
+@pytest.fixture
+def private_images(engine: Any) -> Iterator[list[str]]:
+    """Refs of private images a test built from inputs no later run repeats (a fresh port in them): their
+    tags (and the aliases on them) are removed afterwards, so that runs do not pile images up."""
+    import docker.errors
+
+    refs: list[str] = []
+    yield refs
+    for ref in refs:
+        try:
+            tags = engine.images.get(ref).tags
+        except docker.errors.ImageNotFound:
+            continue
+        for tag in tags:
+            if tag.startswith((f"{install.DEPS_REPO}:r-", f"{install.DEPS_REPO}:i-")):
+                with contextlib.suppress(docker.errors.APIError):
+                    engine.images.remove(tag)
+
+
 def test_project_code_runs_contained_and_images_stay_per_repository(
-    engine: Any, python_images: str, tmp_path: Path, listener: tuple[str, int, list[str]]
+    engine: Any,
+    python_images: str,
+    tmp_path: Path,
+    listener: tuple[str, int, list[str]],
+    private_images: list[str],
 ) -> None:
     """A setup.py that phones home, looks for the token and tries to write outside its target, built as
     the project is installed: no network, not root, no capabilities, limits set, no `.git` or credential
@@ -285,6 +309,7 @@ def test_project_code_runs_contained_and_images_stay_per_repository(
     project = _clone(tmp_path / "a", files, "example.com/a/evil.git")
     dset = deps.discover(project, default_python="3.11")
     built = install.ensure_image(engine, base, dset, project, user=(65534, 65534), job_id=_job())
+    private_images.append(built.ref)
     raw = _read_from_image(engine, built.ref, "/opt/repairbot/attack.json")
     assert raw is not None, built.notes
     report = json.loads(raw)
@@ -308,6 +333,7 @@ def test_project_code_runs_contained_and_images_stay_per_repository(
         base_id, other_set, indexes, deps.repository_scope(other)
     ) != install.input_alias(base_id, dset, indexes, deps.repository_scope(project))
     second = install.ensure_image(engine, base, other_set, other, user=(65534, 65534), job_id=_job())
+    private_images.append(second.ref)
     assert second.ref != built.ref
     # Both stand on the same shared layer, in which no project code ran.
     shared = {n.rsplit("shared ", 1)[1] for n in (*built.notes, *second.notes) if "on the shared" in n}
@@ -433,16 +459,14 @@ def test_a_requirement_that_phones_home_is_built_offline(
     index: tuple[str, Path],
     listener: tuple[str, int, list[str]],
     monkeypatch: pytest.MonkeyPatch,
+    private_images: list[str],
 ) -> None:
     """A requirement with no wheel, only an sdist whose setup.py phones home: repairbot fetches the sdist
     (never run), builds it without network, and the image holding it is this repository's alone."""
     url, folder = index
     gateway = url.split("//", 1)[1].split(":", 1)[0]
     _, port, seen = listener
-    _sdist(
-        folder,
-        _attack(PHONE_HOME_SETUP, gateway, port),
-    )
+    _sdist(folder, _attack(PHONE_HOME_SETUP, gateway, port))
     monkeypatch.setenv("REPAIRBOT_EXTRA_INDEX_URLS", url)
     project = _clone(
         tmp_path / "p",
@@ -454,6 +478,7 @@ def test_a_requirement_that_phones_home_is_built_offline(
     built = install.ensure_image(
         engine, python_images.format(python="3.11"), dset, project, user=(65534, 65534), job_id=_job()
     )
+    private_images.append(built.ref)
     notes = "\n".join(built.notes)
     assert "built from source offline (phonehome)" in notes and not built.shared, notes
     module = _read_from_image(
