@@ -288,3 +288,46 @@ def test_a_result_that_became_an_iterator_is_materialized_and_the_expected_value
         "(lib.names(),", "(list(lib.names()),"
     )
     assert (root / "tests/test_lib.py").read_text() == fixed
+
+
+def test_a_rename_that_obsoletes_several_test_files_updates_them_together(tmp_path: Path) -> None:
+    """Each file alone still leaves the other failing to import; the update of both is one candidate. The
+    message that names the renamed class is explained by the rename itself."""
+    root = tmp_path / "r"
+    lib = 'class {0}(ValueError):\n    """Bad input."""\n\n\ndef check(x):\n    raise {0}(x)\n'
+    first = (
+        "import pytest\n\nfrom lib import OldError, check\n\n\ndef test_check():\n"
+        "    with pytest.raises(OldError) as info:\n        check(1)\n"
+        '    assert repr(info.value) == "OldError(1)"\n'
+    )
+    second = "from lib import OldError\n\n\ndef test_kind():\n    assert issubclass(OldError, ValueError)\n"
+    base = {"lib.py": lib.format("OldError"), "tests/test_a.py": first, "tests/test_b.py": second}
+    rev = make_repo(root, base, {**base, "lib.py": lib.format("NewError")})
+    report = coevolve(root, rev)
+    assert report.status == "fixed" and report.kind == "test", report.to_json()
+    assert (root / "tests/test_a.py").read_text() == first.replace("OldError", "NewError")
+    assert (root / "tests/test_b.py").read_text() == second.replace("OldError", "NewError")
+
+
+def test_text_explained_by_a_rename() -> None:
+    from repairbot.coevolve.updaters import renamed_text
+    from repairbot.models import ChangeSet, DefChange, Observation, Value
+
+    rename = DefChange(
+        "rename", "pkg.errors.OldError", "pkg.errors.NewError", "pkg/errors.py", "pkg/errors.py", 1, ""
+    )
+    changes = ChangeSet(base="HEAD~1", changes=(rename,))
+
+    def compared(left: str, right: str) -> tuple[Observation, ...]:
+        values = {
+            "left": Value(repr(left), "builtins.str", repr(left)),
+            "right": Value(repr(right), "str", repr(right)),
+        }
+        return (Observation("compare", "t.py", 3, "==", values),)
+
+    assert renamed_text(
+        compared("pkg.errors.NewError: bad (NewError)", "pkg.errors.OldError: bad (OldError)"), changes
+    )
+    assert not renamed_text(compared("pkg.errors.NewError: bad", "pkg.errors.OldError: worse"), changes)
+    assert not renamed_text(compared("NewErrors", "OldErrors"), changes)  # whole names only
+    assert not renamed_text((), changes)

@@ -23,7 +23,7 @@ from repairbot.coevolve.updaters.observed import (
 )
 from repairbot.coevolve.updaters.rename import rename_edits
 from repairbot.coevolve.updaters.signature import signature_edits, signature_hints
-from repairbot.coevolve.updaters.value import observe_values, value_edit
+from repairbot.coevolve.updaters.value import observe_values, parse_literal, value_edit
 from repairbot.models import (
     Candidate,
     ChangeAnalysis,
@@ -73,6 +73,7 @@ def update_candidates(
         by_file.setdefault(split_nodeid(o.nodeid)[0], []).append((o, classes[o.nodeid]))
     names = _changed_names(changes)
     out: list[Candidate] = []
+    wholes: list[Candidate] = []
     for path, items in by_file.items():
         try:
             src = snapshot.read(path)
@@ -83,6 +84,7 @@ def update_candidates(
         )
         if whole is not None:
             out.append(whole)
+            wholes.append(whole)
         # Per-test alternatives: one wrong update must not sink the others (partial fixes are kept).
         if len(items) > 1:
             for item in items:
@@ -91,6 +93,9 @@ def update_candidates(
                 )
                 if alt is not None and (whole is None or alt.edits != whole.edits):
                     out.append(replace(alt, score=alt.score - 0.1))
+    together = _together(wholes)
+    if together is not None:
+        out.insert(0, together)
     return out
 
 
@@ -209,8 +214,68 @@ class TestsGenerator:
             ctx.snapshot, changes, ctx.failing, classes, ctx.test_files, observed, observations
         )
         if ctx.probe is not None:
-            out = _and_then(ctx, analysis, out, ctx.probe) + out
+            more = _and_then(ctx, analysis, out, ctx.probe)
+            together = _together(more + out) if more else None
+            out = ([together] if together is not None else []) + more + out
         return out[: ctx.limit]
+
+
+def _together(cands: Sequence[Candidate]) -> Candidate | None:
+    """One change often obsoletes several test files (a renamed class every module imports): updating one
+    file alone leaves the others failing to import, which no validation takes for progress. The best
+    single-file candidate of each file, as one candidate."""
+    best: dict[str, Candidate] = {}
+    for c in cands:
+        if len(c.edits) == 1 and (c.edits[0].path not in best or c.score > best[c.edits[0].path].score):
+            best[c.edits[0].path] = c
+    if len(best) < 2:
+        return None
+    parts = list(best.values())
+    return Candidate(
+        edits=tuple(e for c in parts for e in c.edits),
+        generator="tests",
+        rule="+".join(dict.fromkeys(c.rule or "" for c in parts)),
+        score=max(c.score for c in parts) + 0.05,
+        description=f"update obsolete tests in {len(parts)} files",
+        kind="test",
+        line=parts[0].line,
+        evidence="; ".join(c.evidence for c in parts)[:1000],
+    )
+
+
+def renamed_text(observations: Sequence[Observation], changes: ChangeSet) -> bool:
+    """Every failing comparison of a test compares strings that differ only by the renames of the change
+    (a message or a traceback that names the renamed class): the rename itself explains the new text."""
+    pairs: list[tuple[str, str]] = []
+    for c in changes.of_kind("rename", "move", "module_move"):
+        if c.old != c.new:
+            pairs.append((c.old, c.new))
+        if c.kind != "module_move" and c.old_name != c.new_name:
+            pairs.append((c.old_name, c.new_name))
+    pairs.sort(key=lambda p: -len(p[0]))  # dotted paths before the bare names they end with
+    seen = 0
+    for o in observations:
+        if o.kind not in ("compare", "assert_method"):
+            return False
+        names = ("first", "second") if o.kind == "assert_method" else ("left", "right")
+        values = [o.values.get(n) for n in names]
+        texts = [
+            parse_literal(v.source, whole=True) if v is not None and v.source else (False, None)
+            for v in values
+        ]
+        if not all(ok and isinstance(t, str) for ok, t in texts):
+            return False
+        a, b = (str(t) for _, t in texts)
+        if not any(_rename_all(x, pairs) == y for x, y in ((a, b), (b, a))):
+            return False
+        seen += 1
+    return seen > 0
+
+
+def _rename_all(text: str, pairs: Sequence[tuple[str, str]]) -> str:
+    for old, new in pairs:
+        text = re.sub(rf"(?<!\w){re.escape(old)}(?!\w)", new, text)
+    return text
 
 
 def _and_then(
@@ -220,10 +285,14 @@ def _and_then(
     import): the updated file's failing tests are probed, what fails there is classified again, and the
     edits the new code's evidence calls for join the same candidate (validated together)."""
     out: list[Candidate] = []
-    for cand in cands[:2]:
+    probed: set[str] = set()
+    for cand in cands:
         kinds = set((cand.rule or "").removeprefix("update-").split("+"))
-        if not kinds & {"rename", "signature"} or len(cand.edits) != 1:
+        if not kinds & {"rename", "signature"} or len(cand.edits) != 1 or cand.edits[0].path in probed:
             continue
+        if len(probed) >= 4:
+            break
+        probed.add(cand.edits[0].path)
         edit = cand.edits[0]
         try:
             src = ctx.snapshot.read(edit.path)
@@ -250,7 +319,8 @@ def _and_then(
         repls: list[Replacement] = []
         for o in now:
             cl = classes.get(o.nodeid)
-            if cl is not None and cl.kind == "obsolete" and cl.reason in _BEHAVIOURAL:
+            obsolete = cl is not None and cl.kind == "obsolete" and cl.reason in _BEHAVIOURAL
+            if obsolete or renamed_text(o.observations, analysis.changes):
                 repls += observed_edits(new, edit.path, o, o.observations)
         repls = dedupe(repls)
         final = apply_edits(new, repls) if repls else new
