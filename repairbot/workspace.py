@@ -24,6 +24,14 @@ from pathlib import Path
 from repairbot.errors import BadInput
 from repairbot.models import Edit
 from repairbot.parsing.tree import detect_encoding
+from repairbot.paths import (
+    inside,
+    link_stays_inside,
+    parents_inside,
+    read_inside,
+    remove_inside,
+    write_inside,
+)
 
 _SKIP_DIRS = {
     ".git", ".hg", ".svn", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", ".nox",
@@ -139,10 +147,12 @@ class Workspace:
         dirty = self._dirty[index]
         for rel in list(dirty):
             if rel not in files:
-                _restore(self.base / rel, slot / rel)
+                _restore(self.base, slot, rel)
                 del dirty[rel]
         for rel, data in files.items():
-            _write_fresh(slot / rel, data)
+            # Candidate paths come from patches and test node ids (which a test can forge): checked, and
+            # written as a new file, never through a hard link the other trees share.
+            write_inside(slot, rel, data)
             dirty[rel] = data
         return slot
 
@@ -153,7 +163,7 @@ class Workspace:
             shutil.rmtree(path)
         _link_tree(self.base, path)
         for rel, data in files.items():
-            _write_fresh(path / rel, data)
+            write_inside(path, rel, data)
         return path
 
     def check_base(self) -> list[str]:
@@ -169,13 +179,13 @@ class Workspace:
                 if (st.st_size, st.st_mtime_ns) == (size, mtime):
                     continue
                 changed.append(rel)
-                _write_fresh(self.base / rel, (self.root / rel).read_bytes())
+                write_inside(self.base, rel, read_inside(self.root, rel))
                 st = (self.base / rel).stat()
                 (self.base / rel).chmod(st.st_mode & ~0o222)
                 self._shared[rel] = (st.st_size, st.st_mtime_ns)
                 for slot, dirty in zip(self._slots, self._dirty, strict=True):
                     if rel not in dirty:
-                        _restore(self.base / rel, slot / rel)
+                        _restore(self.base, slot, rel)
         return changed
 
 
@@ -193,23 +203,21 @@ def _share(base: Path) -> dict[str, tuple[int, int]]:
     return shared
 
 
-def _write_fresh(target: Path, data: bytes) -> None:
-    """Write `data` as a new file: never through a hard link that other trees share."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.unlink(missing_ok=True)
-    target.write_bytes(data)
-
-
 def _link_tree(src: Path, dst: Path) -> None:
     """A tree whose Python files are hard links to `src`'s (one inode per file for all trees of a job) and
     whose other files are copies. Falls back to copies where links cannot be made (another file system)."""
     _copy_tree(src, dst, link=True)
 
 
-def _restore(src: Path, dst: Path) -> None:
-    dst.unlink(missing_ok=True)
-    if src.exists():
-        _place(src, dst, link=True)
+def _restore(base: Path, slot: Path, rel: str) -> None:
+    """Put `rel` back in `slot` as it is in `base` (a hard link or copy, a link kept by `_copy_tree`, or
+    nothing)."""
+    src = inside(base, rel)
+    remove_inside(slot, rel)
+    if src.is_symlink():
+        os.symlink(os.readlink(src), parents_inside(slot, rel))
+    elif src.is_file():
+        _place(src, parents_inside(slot, rel), link=True)
 
 
 def _place(src: Path, dst: Path, *, link: bool) -> None:
@@ -231,9 +239,10 @@ def _copy_tree(src: Path, dst: Path, *, link: bool = False) -> None:
         target = dst / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         if path.is_symlink():
-            target_link = os.readlink(path)
-            if not os.path.isabs(target_link):  # keep relative links; absolute ones could point at anything
-                os.symlink(target_link, target)
+            # Keep links that stay inside the tree; absolute ones, or `../..` ones leading out, could make
+            # a later write (or a local test's read) land anywhere.
+            if link_stays_inside(path, src):
+                os.symlink(os.readlink(path), target)
             continue
         if path.is_file():
             _place(path, target, link=link)
@@ -246,10 +255,11 @@ def copy_project(src: Path, dst: Path) -> None:
 
 
 def apply_to_user_tree(root: Path, files: Mapping[str, bytes]) -> None:
-    """Write the patched files into the user's tree, each atomically, keeping their modes."""
+    """Write the patched files into the user's tree, each atomically, keeping their modes. The paths are
+    checked to stay in the tree (a checkout's directory symlink must not carry a write outside)."""
     for rel, data in files.items():
-        target = root / rel
-        mode = target.stat().st_mode if target.exists() else 0o644
+        target = parents_inside(root, rel)
+        mode = target.stat().st_mode if target.exists() and not target.is_symlink() else 0o644
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".repairbot")
         try:
             with os.fdopen(fd, "wb") as fh:

@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("repairbot", "webhooks")
 
-SHARED = {"models", "errors", "parsing", "diffs", "workspace", "plugins"}
+SHARED = {"models", "errors", "parsing", "diffs", "workspace", "plugins", "paths"}
 STAGES = {  # subpackage -> stage (the test runner and its sandboxes are one stage: running tests)
     "testing": "run tests",
     "sandbox": "run tests",

@@ -21,6 +21,7 @@ from tree_sitter import Node
 
 from repairbot.models import ChangeAnalysis, ChangeSet, Classification, TestRun
 from repairbot.parsing import node_text, parse, split_nodeid, walk
+from repairbot.paths import inside, remove_inside, write_inside
 
 _ASSERT_CALL = re.compile(r"^(assert\w*|fail\w*)$")
 _CATCH_ALL = {"Exception", "BaseException", "object"}
@@ -251,18 +252,20 @@ def review_update(
     plan = base_check_plan(analysis.classifications, updated_tests) if behavioural else None
     if plan is not None:
         tree = analysis.base_tree
-        saved = {rel: (tree / rel).read_bytes() if (tree / rel).exists() else None for rel in plan.files}
+        saved: dict[str, bytes | None] = {}
+        for rel in plan.files:  # test paths: checked under the tree (a node id can be forged)
+            target = inside(tree, rel)
+            saved[rel] = target.read_bytes() if target.is_file() and not target.is_symlink() else None
         for rel, data in plan.files.items():
-            (tree / rel).parent.mkdir(parents=True, exist_ok=True)
-            (tree / rel).write_bytes(data)
+            write_inside(tree, rel, data)
         try:
             run = run_at_base(tree, plan.nodeids)
         finally:
             for rel, old in saved.items():
                 if old is None:
-                    (tree / rel).unlink(missing_ok=True)
+                    remove_inside(tree, rel)
                 else:
-                    (tree / rel).write_bytes(old)
+                    write_inside(tree, rel, old)
         reason = check_base_run(plan, run)
         if reason:
             return reason

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from repairbot import diffs
 from repairbot.errors import RepairbotError
+from repairbot.paths import UnsafePath, inside
 
 
 class GitError(RepairbotError):
@@ -68,9 +69,15 @@ def checkout(url: str, dest: Path, sha: str, token: str | None, extra_refs: Sequ
 
 
 def apply_diff(repo: Path, diff: str) -> list[str]:
-    """Apply a unified diff (a/ b/ prefixes) to the work tree; returns the paths it touches."""
+    """Apply a unified diff (a/ b/ prefixes) to the work tree; returns the paths it touches. Every path is
+    checked to stay in the work tree first (git refuses `..` and writes beyond a symlink too; this says
+    which path and why, before anything is written)."""
+    paths = diffs.paths(diff)
+    for path in paths:
+        if inside(repo, path).is_symlink():
+            raise UnsafePath(f"refusing to patch {path!r}: it is a symlink in the repository")
     git(["apply", "--whitespace=nowarn", "-"], repo, stdin=diff if diff.endswith("\n") else diff + "\n")
-    return diffs.paths(diff)
+    return paths
 
 
 def commit(repo: Path, paths: Sequence[str], message: str, name: str, email: str) -> str:

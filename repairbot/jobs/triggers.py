@@ -26,6 +26,7 @@ from repairbot.github.suggest import review_suggestions, thread_suggestion
 from repairbot.jobs.engine import Engine
 from repairbot.jobs.store import RunRecord, Store
 from repairbot.models import Job, Report
+from repairbot.paths import read_inside
 
 log = logging.getLogger("repairbot.jobs")
 
@@ -359,7 +360,10 @@ def review_comment_job(ctx: Context) -> Outcome:
         outcome = "not_fixed"
     else:
         diff = report.patches[0].diff
-        original = (ctx.workdir / path).read_text() if (ctx.workdir / path).is_file() else ""
+        try:  # the path is the payload's: read only inside the checkout
+            original = read_inside(ctx.workdir, path).decode("utf-8", errors="replace")
+        except OSError:
+            original = ""
         suggestion = thread_suggestion(diff, path, first, last, original)
         if suggestion is not None:
             body = f"repairbot's validated repair for these lines (the whole suite passes):\n\n{suggestion}"

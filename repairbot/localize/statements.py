@@ -8,6 +8,7 @@ from pathlib import Path
 from tree_sitter import Node, Tree
 
 from repairbot.parsing import enclosing_function, parse, statement_at
+from repairbot.paths import read_inside
 
 STRAIGHT_LINE_PRIOR = 0.85  # localization weight of functions that only store their arguments
 
@@ -23,7 +24,7 @@ class SourceStatements:
     def _tree(self, path: str) -> Tree | None:
         if path not in self._trees:
             try:
-                self._trees[path] = parse(self._root.joinpath(path).read_bytes())
+                self._trees[path] = parse(read_inside(self._root, path))  # paths a test reported
             except OSError:
                 return None
         return self._trees[path]

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -21,7 +22,7 @@ LOCAL_MEMORY_MB = 4096
 
 class _ProcessChannel:
     def __init__(self, interpreter: str, cwd: Path, vendor: Path) -> None:
-        env = {k: v for k, v in os.environ.items() if not _secret(k)}
+        env = passed_environment(os.environ)
         self._proc = subprocess.Popen(
             [interpreter, str(SERVER_PATH), str(vendor)],
             stdin=subprocess.PIPE,
@@ -51,12 +52,19 @@ class _ProcessChannel:
                 stream.close()
 
 
-def _secret(name: str) -> bool:
-    """Environment variables that never reach test code, even without isolation."""
-    upper = name.upper()
-    return any(word in upper for word in ("TOKEN", "SECRET", "PASSWORD", "PRIVATE_KEY", "API_KEY")) or (
-        upper.startswith(("REPAIRBOT_", "GITHUB_", "AWS_"))
-    )
+# What test code gets from the host, by name: an allow-list (a deny-list of "secret-looking" names let through
+# whatever it did not foresee: DATABASE_URL with a password, SENTRY_DSN, a cloud's session variables, …).
+PASSED_VARS = frozenset({
+    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ", "TERM", "TMPDIR", "TEMP", "TMP",
+    "PYTHONPATH", "PYTHONHASHSEED", "PYTHONDONTWRITEBYTECODE", "PYTHONUTF8", "PYTHONIOENCODING",
+    "PYTHONWARNINGS", "PYTHONFAULTHANDLER", "PYTHONDEVMODE", "PYTHONUNBUFFERED", "VIRTUAL_ENV",
+    "CONDA_PREFIX", "LD_LIBRARY_PATH", "SYSTEMROOT",
+})  # fmt: skip
+
+
+def passed_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The host variables a local test run sees: PASSED_VARS and the locale's LC_* ones, nothing else."""
+    return {k: v for k, v in environ.items() if k in PASSED_VARS or k.startswith("LC_")}
 
 
 class LocalSandbox:

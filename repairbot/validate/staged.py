@@ -23,6 +23,7 @@ from pathlib import Path
 
 from repairbot.models import Candidate, Edit, RunSpec, Sandbox, Snapshot, TestOutcome, TestRun, Verdict
 from repairbot.parsing import normalized_key, syntax_ok
+from repairbot.paths import UnsafePath
 from repairbot.workspace import Workspace, apply_edits, encoding_of
 
 # A candidate that hangs costs at least this much per test; correct code runs such tests in milliseconds.
@@ -152,7 +153,10 @@ class Validator:
             return Verdict(candidate, status, seconds=time.monotonic() - start)  # type: ignore[arg-type]
         slot = self._take_slot()
         try:
-            workdir = self.workspace.slot(slot, files)
+            try:
+                workdir = self.workspace.slot(slot, files)
+            except UnsafePath as exc:  # a path from a forged node id or a hostile patch header
+                return Verdict(candidate, "error", detail=str(exc), seconds=time.monotonic() - start)
             verdict = self._run_stages(workdir, candidate, start, snapshot)
         finally:
             self._give_slot(slot)
