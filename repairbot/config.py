@@ -57,6 +57,18 @@ class Settings(BaseModel):
     retry_base_s: float = 15.0  # backoff: base, 2·base, 4·base, …
     bot_name: str = "repairbot[bot]"
     bot_email: str | None = None
+    # The webhook answers with the recorded outcome when the database records it within this wait, and 202
+    # "accepted" (recording continues) when it does not: a slow database never slows the acknowledgement.
+    webhook_ack_wait_s: float = Field(default=0.01, ge=0, le=10)
+    # A signed body whose event happened longer ago than this is a replay (GitHub lets an owner redeliver
+    # for 3 days).
+    max_delivery_age_s: float = Field(default=4 * 86400, gt=0)
+    permission_cache_s: float = Field(default=60.0, ge=0)  # collaborator permissions, per repo and user
+    # The dashboard (GET /runs): a GitHub OAuth sign-in with the App's client id and secret.
+    oauth_client_id: str | None = None
+    oauth_client_secret: str | None = None
+    public_url: str | None = None  # how browsers reach this server (the OAuth callback); None: the request's
+    session_ttl_s: float = Field(default=8 * 3600, gt=0)
 
     @property
     def db_url(self) -> str:
@@ -96,6 +108,13 @@ class Settings(BaseModel):
             "RETRY_BASE_S": "retry_base_s",
             "BOT_NAME": "bot_name",
             "BOT_EMAIL": "bot_email",
+            "WEBHOOK_ACK_WAIT_S": "webhook_ack_wait_s",
+            "MAX_DELIVERY_AGE_S": "max_delivery_age_s",
+            "PERMISSION_CACHE_S": "permission_cache_s",
+            "OAUTH_CLIENT_ID": "oauth_client_id",
+            "OAUTH_CLIENT_SECRET": "oauth_client_secret",
+            "PUBLIC_URL": "public_url",
+            "SESSION_TTL_S": "session_ttl_s",
         }
         for var, key in plain.items():
             value = get(var)
@@ -153,6 +172,12 @@ class RepoConfig(BaseModel):
     budget: float = Field(default=300.0, gt=0, le=3600)
     max_open_prs: int = Field(default=3, ge=0, le=100)
     prs_per_hour: int = Field(default=2, ge=0, le=100)
+    # Queued and running jobs at once, of the repository and of one author in it; more are recorded as
+    # skipped ("limited") and not run.
+    max_jobs: int = Field(default=30, ge=1, le=10_000)
+    max_jobs_per_author: int = Field(default=10, ge=1, le=10_000)
+    # A maintainer's label that approves running an outsider's pull request head or issue code.
+    approval_label: str = Field(default="repairbot:approved", min_length=1, max_length=50)
     ignored_paths: tuple[str, ...] = ()
     generators: tuple[str, ...] = ("rules", "mask", "tests")
     image: str | None = None

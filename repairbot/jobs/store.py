@@ -35,14 +35,33 @@ SCHEMA = (
         pr_url TEXT, comment_url TEXT, check_run_id BIGINT, patch TEXT, attempts INTEGER NOT NULL DEFAULT 0,
         created_at DOUBLE PRECISION NOT NULL, enqueued_at DOUBLE PRECISION, started_at DOUBLE PRECISION,
         finished_at DOUBLE PRECISION, lease_until DOUBLE PRECISION, worker TEXT)""",
-    "CREATE INDEX IF NOT EXISTS runs_created ON runs (created_at)",
-    "CREATE INDEX IF NOT EXISTS runs_status ON runs (status)",
     """CREATE TABLE IF NOT EXISTS locks (
         name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at DOUBLE PRECISION NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS installations (
         id BIGINT PRIMARY KEY, account TEXT NOT NULL, repositories TEXT NOT NULL,
         suspended INTEGER NOT NULL DEFAULT 0, updated_at DOUBLE PRECISION NOT NULL)""",
+    # The caps a repository's .github/repairbot.yml sets, as its last job read them (the webhook reads no
+    # repository files: it must answer in milliseconds).
+    """CREATE TABLE IF NOT EXISTS repo_limits (
+        repo TEXT PRIMARY KEY, max_jobs INTEGER NOT NULL, max_jobs_per_author INTEGER NOT NULL,
+        updated_at DOUBLE PRECISION NOT NULL)""",
+    # Dashboard sign-ins: a random id in the cookie, the repositories GitHub said the user can see.
+    """CREATE TABLE IF NOT EXISTS sessions (
+        id TEXT PRIMARY KEY, login TEXT NOT NULL, repositories TEXT NOT NULL,
+        expires_at DOUBLE PRECISION NOT NULL)""",
 )
+# Columns added after the first release: (table, column, type). Databases made before get them on start.
+MIGRATIONS = (("deliveries", "body_sha", "TEXT"), ("runs", "author", "TEXT"))
+# Made only when missing: in PostgreSQL even CREATE INDEX IF NOT EXISTS takes a table lock, and a server
+# starting while another inserts would deadlock with it.
+INDEXES = {
+    "runs_created": "CREATE INDEX runs_created ON runs (created_at)",
+    "runs_status": "CREATE INDEX runs_status ON runs (status)",
+    # Covers the caps' count (repo, status → author) without reading rows, whose payloads are large.
+    "runs_repo_status_author": "CREATE INDEX runs_repo_status_author ON runs (repo, status, author)",
+    # A captured body replayed under a fresh (unsigned) delivery id is the same body: one delivery.
+    "deliveries_body": "CREATE UNIQUE INDEX deliveries_body ON deliveries (body_sha)",
+}
 
 ACTIVE = ("queued", "running")
 log = logging.getLogger("repairbot.jobs")
@@ -60,6 +79,26 @@ class NewRun:
     number: int | None = None
     sha: str | None = None
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+    author: str | None = None  # who caused it (the event's sender): per-author caps
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Caps on a repository's queued and running jobs (.github/repairbot.yml `max_jobs`,
+    `max_jobs_per_author`)."""
+
+    max_jobs: int
+    max_jobs_per_author: int
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A verified webhook delivery to record: `run` to queue, or None (bookkeeping, ping)."""
+
+    id: str  # X-GitHub-Delivery, or "sha256:…" of the body without one
+    body_sha: str
+    event: str
+    run: NewRun | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +128,7 @@ class RunRecord:
     finished_at: float | None
     lease_until: float | None
     worker: str | None
+    author: str | None
 
     @property
     def duration(self) -> float | None:
@@ -131,6 +171,31 @@ class Store:
                 cur.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
             for ddl in SCHEMA:
                 cur.execute(ddl)
+            for table, column, kind in MIGRATIONS:
+                if column not in self._columns(cur, table):
+                    cur.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            present = self._indexes(cur)
+            for name, ddl in INDEXES.items():
+                if name not in present:
+                    cur.execute(ddl)
+
+    def _indexes(self, cur: _Cursor) -> set[str]:
+        if self.kind == "sqlite":
+            cur.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+        else:
+            cur.execute("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
+        return {row[0] for row in cur.fetchall()}
+
+    def _columns(self, cur: _Cursor, table: str) -> set[str]:
+        if self.kind == "sqlite":
+            cur.execute(f"PRAGMA table_info({table})")
+            return {row[1] for row in cur.fetchall()}
+        cur.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = ?",
+            (table,),
+        )
+        return {row[0] for row in cur.fetchall()}
 
     # -- connections -------------------------------------------------------------------------------------
 
@@ -202,13 +267,17 @@ class Store:
 
     # -- deliveries and runs -----------------------------------------------------------------------------
 
-    def accept_delivery(self, delivery: str, event: str, run: NewRun | None) -> bool:
-        """Record a delivery (and its run) atomically. False: this delivery id was seen before."""
+    def accept_delivery(
+        self, delivery: str, event: str, run: NewRun | None, body_sha: str | None = None
+    ) -> bool:
+        """Record a delivery (and its run) atomically. False: this delivery id, or this body, was seen
+        before."""
         now = time.time()
         with self._tx() as cur:
             cur.execute(
-                "INSERT INTO deliveries (id, event, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                (delivery, event, now),
+                "INSERT INTO deliveries (id, event, received_at, body_sha) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                (delivery, event, now, body_sha),
             )
             if cur.rowcount == 0:
                 return False
@@ -216,28 +285,154 @@ class Store:
                 self._insert_run(cur, run, delivery, now)
         return True
 
+    def accept_deliveries(self, batch: Sequence[Delivery], default: Limits) -> list[str]:
+        """Record many deliveries in one transaction of a fixed number of statements, whatever the batch's
+        size (a slow database costs a round trip per statement, not per delivery). Per delivery:
+        "duplicate" (its id or body was seen), "recorded" (nothing to run), "queued" (its run is recorded,
+        to be enqueued), or "limited: …" (its run is recorded as skipped: the repository's or the author's
+        queued and running jobs are at their cap)."""
+        now = time.time()
+        results = ["duplicate"] * len(batch)
+        seen_ids: set[str] = set()
+        seen_bodies: set[str] = set()
+        fresh_rows: list[int] = []
+        for i, d in enumerate(batch):
+            if d.id not in seen_ids and d.body_sha not in seen_bodies:
+                seen_ids.add(d.id)
+                seen_bodies.add(d.body_sha)
+                fresh_rows.append(i)
+        if not fresh_rows:
+            return results
+        with self._tx() as cur:
+            marks = ", ".join("(?, ?, ?, ?)" for _ in fresh_rows)
+            params = [v for i in fresh_rows for v in (batch[i].id, batch[i].event, now, batch[i].body_sha)]
+            cur.execute(
+                f"INSERT INTO deliveries (id, event, received_at, body_sha) VALUES {marks} "
+                "ON CONFLICT DO NOTHING RETURNING id",
+                params,
+            )
+            inserted = {row[0] for row in cur.fetchall()}
+            runs = [(i, batch[i].run) for i in fresh_rows if batch[i].id in inserted]
+            for i in fresh_rows:
+                if batch[i].id in inserted and batch[i].run is None:
+                    results[i] = "recorded"
+            wanted = [(i, run) for i, run in runs if run is not None]
+            if not wanted:
+                return results
+            repos = sorted({run.repo for _, run in wanted})
+            where = ", ".join("?" for _ in repos)
+            cur.execute(
+                f"SELECT repo, max_jobs, max_jobs_per_author FROM repo_limits WHERE repo IN ({where})", repos
+            )
+            limits = {repo: Limits(int(a), int(b)) for repo, a, b in cur.fetchall()}
+            by_repo, by_author = self._active_counts(cur, wanted, limits, default)
+            rows: list[tuple[NewRun, str, str | None, str | None]] = []  # run, status, outcome, detail
+            for i, run in wanted:
+                cap = limits.get(run.repo, default)
+                in_repo = by_repo.get(run.repo, 0)
+                of_author = by_author.get((run.repo, run.author), 0)
+                if in_repo >= cap.max_jobs:
+                    reason = f"{in_repo} jobs of {run.repo} are queued or running (max_jobs: {cap.max_jobs})"
+                elif run.author is not None and of_author >= cap.max_jobs_per_author:
+                    reason = (
+                        f"{of_author} jobs of @{run.author} in {run.repo} are queued or running "
+                        f"(max_jobs_per_author: {cap.max_jobs_per_author})"
+                    )
+                else:
+                    by_repo[run.repo] = in_repo + 1
+                    by_author[(run.repo, run.author)] = of_author + 1
+                    results[i] = "queued"
+                    rows.append((run, "queued", None, None))
+                    continue
+                results[i] = f"limited: {reason}"
+                rows.append((run, "skipped", "limited", reason))
+            self._insert_runs(cur, [(batch[i].id, r) for (i, _), r in zip(wanted, rows, strict=True)], now)
+        return results
+
+    def _active_counts(
+        self,
+        cur: _Cursor,
+        runs: Sequence[tuple[int, NewRun]],
+        limits: dict[str, Limits],
+        default: Limits,
+    ) -> tuple[dict[str, int], dict[tuple[str, str | None], int]]:
+        """Queued and running jobs per repository and per (repository, author), each counted only up to
+        its cap (a repository with thousands queued costs no more than one at its cap), in one statement."""
+        keys: list[tuple[str, str | None]] = sorted({(r.repo, None) for _, r in runs})
+        keys += sorted({(r.repo, r.author) for _, r in runs if r.author is not None})
+        parts: list[str] = []
+        params: list[Any] = []
+        active = "status IN ('queued', 'running')"
+        for i, (repo, author) in enumerate(keys):
+            cap = limits.get(repo, default)
+            if author is None:
+                inner = f"SELECT 1 FROM runs WHERE repo = ? AND {active} LIMIT ?"
+                params += [repo, cap.max_jobs]
+            else:
+                inner = f"SELECT 1 FROM runs WHERE repo = ? AND {active} AND author = ? LIMIT ?"
+                params += [repo, author, cap.max_jobs_per_author]
+            parts.append(f"SELECT {i}, COUNT(*) FROM ({inner}) AS q{i}")
+        cur.execute(" UNION ALL ".join(parts), params)
+        counts = {int(i): int(n) for i, n in cur.fetchall()}
+        by_repo: dict[str, int] = {}
+        by_author: dict[tuple[str, str | None], int] = {}
+        for i, (repo, author) in enumerate(keys):
+            if author is None:
+                by_repo[repo] = counts.get(i, 0)
+            else:
+                by_author[(repo, author)] = counts.get(i, 0)
+        return by_repo, by_author
+
+    def set_limits(self, repo: str, limits: Limits) -> None:
+        """What the repository's configuration says, for the webhook's next deliveries."""
+        with self._tx() as cur:
+            cur.execute(
+                "INSERT INTO repo_limits (repo, max_jobs, max_jobs_per_author, updated_at) "
+                "VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (repo) DO UPDATE SET max_jobs = excluded.max_jobs, "
+                "max_jobs_per_author = excluded.max_jobs_per_author, updated_at = excluded.updated_at",
+                (repo, limits.max_jobs, limits.max_jobs_per_author, time.time()),
+            )
+
+    def count_active(self, repo: str, author: str | None = None) -> int:
+        """Queued and running jobs of a repository (of one author in it, when given)."""
+        sql = "SELECT COUNT(*) FROM runs WHERE repo = ? AND status IN ('queued', 'running')"
+        params: list[Any] = [repo]
+        if author is not None:
+            sql += " AND author = ?"
+            params.append(author)
+        return int(self._query(sql, params)[0][0])
+
     def create_run(self, run: NewRun, delivery: str | None = None) -> None:
         with self._tx() as cur:
             self._insert_run(cur, run, delivery, time.time())
 
     def _insert_run(self, cur: _Cursor, run: NewRun, delivery: str | None, now: float) -> None:
+        self._insert_runs(cur, [(delivery, (run, "queued", None, None))], now)
+
+    def _insert_runs(
+        self,
+        cur: _Cursor,
+        rows: Sequence[tuple[str | None, tuple[NewRun, str, str | None, str | None]]],
+        now: float,
+    ) -> None:
+        """One multi-row INSERT: (delivery, (run, status, outcome, detail)) each."""
+        if not rows:
+            return
+        marks = ", ".join("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" for _ in rows)
+        params: list[Any] = []
+        for delivery, (run, status, outcome, detail) in rows:
+            finished = now if status not in ACTIVE else None
+            params += [
+                run.id, delivery, run.event, run.trigger, run.repo, run.installation_id, run.number, run.sha,
+                run.lock_key, json.dumps(run.payload, separators=(",", ":")), status, outcome, detail,
+                run.author, now, now if status in ACTIVE else None, finished,
+            ]  # fmt: skip
         cur.execute(
             "INSERT INTO runs (id, delivery, event, trigger, repo, installation_id, number, sha, lock_key, "
-            "payload, status, created_at, enqueued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
-            (
-                run.id,
-                delivery,
-                run.event,
-                run.trigger,
-                run.repo,
-                run.installation_id,
-                run.number,
-                run.sha,
-                run.lock_key,
-                json.dumps(run.payload, separators=(",", ":")),
-                now,
-                now,
-            ),
+            "payload, status, outcome, detail, author, created_at, enqueued_at, finished_at) "
+            f"VALUES {marks}",
+            params,
         )
 
     def get_run(self, run_id: str) -> RunRecord | None:
@@ -415,6 +610,9 @@ class _Cursor:
     def fetchone(self) -> tuple[Any, ...] | None:
         row = self._cur.fetchone()
         return tuple(row) if row is not None else None
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self._cur.fetchall()]
 
     @property
     def rowcount(self) -> int:

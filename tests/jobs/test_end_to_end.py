@@ -189,7 +189,8 @@ def test_a_suspended_installation_runs_nothing_until_unsuspended(world: World) -
 
     unsuspend = payload("installation/unsuspend.payload.json", REPO, world.bare)
     assert world.post("installation", unsuspend, "unsuspend-1").json()["status"] == "recorded"
-    again = world.post("push", world.push_payload(), "push-s2").json()["job"]
+    another_push = world.push_payload(before="0" * 39 + "2")
+    again = world.post("push", another_push, "push-s2").json()["job"]
     world.drain()
     assert world.run(again).outcome == "pr_opened"
 

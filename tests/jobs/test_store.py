@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from repairbot.jobs.store import NewRun, Store
+from repairbot.jobs.store import Delivery, Limits, NewRun, Store
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -105,3 +105,64 @@ def test_postgres_connection_lost_while_idle_is_reopened(postgres_url: str) -> N
     assert store.count_runs() == 1  # a read
     store.create_run(_run())  # a transaction
     assert store.count_runs() == 2
+
+
+def _delivery(i: int, body: str | None = None, author: str = "a", repo: str = "o/r") -> Delivery:
+    run = NewRun(
+        event="push",
+        trigger="push",
+        repo=repo,
+        installation_id=1,
+        lock_key=f"k{i}",
+        payload={},
+        author=author,
+    )
+    return Delivery(f"d-{i}", f"sha256:{body or i}", "push", run)
+
+
+def test_batch_of_deliveries_dedups_by_id_and_body_and_applies_caps(db_url: str) -> None:
+    store = Store(db_url)
+    caps = Limits(max_jobs=4, max_jobs_per_author=2)
+    assert store.accept_deliveries([_delivery(1), _delivery(2, author="b")], caps) == ["queued", "queued"]
+    batch = [
+        _delivery(1),  # seen id
+        _delivery(3, body="2"),  # seen body under a new id
+        _delivery(4, body="x"),
+        _delivery(5, body="x"),  # the same body twice in one batch
+        _delivery(6),  # author a: a second job
+        _delivery(7),  # author a: a third, over max_jobs_per_author
+        _delivery(8, author="c"),  # the repository's fourth
+        _delivery(9, author="d"),  # fifth: over max_jobs
+        Delivery("d-10", "sha256:10", "ping"),
+    ]
+    results = store.accept_deliveries(batch, caps)
+    assert results[:4] == ["duplicate", "duplicate", "queued", "duplicate"]
+    assert results[4] == "duplicate" or results[4].startswith("limited")  # d-4 was a's second job
+    assert results[5].startswith("limited") and "max_jobs_per_author: 2" in results[5]
+    assert results[6] == "queued"
+    assert results[7].startswith("limited") and "(max_jobs: 4)" in results[7]
+    assert results[8] == "recorded"
+    assert store.count_active("o/r") == 4 and store.count_active("o/r", "a") == 2
+    limited = store.get_run(batch[5].run.id if batch[5].run else "")
+    assert limited is not None and (limited.status, limited.outcome) == ("skipped", "limited")
+    assert limited.detail and "@a" in limited.detail and limited.author == "a"
+    # A repository's own configuration raises its caps for the next deliveries.
+    store.set_limits("o/r", Limits(max_jobs=10, max_jobs_per_author=10))
+    assert store.accept_deliveries([_delivery(11, author="d")], caps) == ["queued"]
+
+
+def test_a_database_made_before_the_new_columns_is_migrated(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "CREATE TABLE deliveries (id TEXT PRIMARY KEY, event TEXT NOT NULL, received_at REAL NOT NULL)"
+    )
+    conn.execute("INSERT INTO deliveries VALUES ('old', 'push', 0)")
+    conn.commit()
+    conn.close()
+    store = Store(f"sqlite:///{path}")
+    assert store.accept_delivery("old", "push", None) is False
+    assert store.accept_delivery("new", "push", None, body_sha="sha256:1") is True
+    assert store.accept_delivery("newer", "push", None, body_sha="sha256:1") is False

@@ -167,14 +167,18 @@ def test_events_it_does_not_act_on_are_ignored(
     assert response.json()["status"] == "ignored"
 
 
-def test_commands_only_from_users_with_write_access(live: LiveServer, tmp_path: Path) -> None:
+def test_commands_are_left_to_the_job_whatever_author_association_says(
+    live: LiveServer, tmp_path: Path
+) -> None:
+    """`author_association` is no permission (a read-only collaborator is COLLABORATOR; a member hiding their
+    membership is CONTRIBUTOR): the job asks GitHub for the commenter's permission, see tests/security."""
     body = payload("issue_comment/created.payload.json", REPO, tmp_path / "remote.git")
     body["comment"]["body"] = "Please look at this.\n/repairbot fix\n"
-    body["comment"]["author_association"] = "CONTRIBUTOR"
-    assert post(live.url, "issue_comment", body, delivery="c-1").json()["status"] == "ignored"
-    body["comment"]["author_association"] = "MEMBER"
-    response = post(live.url, "issue_comment", body, delivery="c-2")
-    assert response.status_code == 202 and response.json()["status"] == "queued"
+    for i, association in enumerate(("NONE", "COLLABORATOR")):
+        body["comment"]["author_association"] = association
+        response = post(live.url, "issue_comment", body, delivery=f"c-{i}")
+        assert response.status_code == 202 and response.json()["status"] == "queued"
+        body["comment"]["id"] += 1  # another comment (the same body would be a replay)
     # a quoted command is not a command
     body["comment"]["body"] = "> /repairbot fix\nno"
     assert post(live.url, "issue_comment", body, delivery="c-3").json()["status"] == "ignored"

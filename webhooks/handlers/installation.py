@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 from repairbot.jobs.store import Store
-from webhooks.handlers.base import Decision, Payload, ignore
+from webhooks.handlers.base import Decision, Payload, ignore, number, obj
 
 EVENTS = ("installation", "installation_repositories")
 
 
 def _names(repos: object) -> list[str]:
-    return [str(r["full_name"]) for r in repos or [] if isinstance(r, dict) and "full_name" in r]  # type: ignore[attr-defined]
+    if not isinstance(repos, list):
+        return []
+    return [r["full_name"] for r in repos if isinstance(r, dict) and isinstance(r.get("full_name"), str)]
 
 
 def handle(event: str, payload: Payload) -> Decision:
-    inst = payload.get("installation") or {}
+    inst = obj(payload, "installation")
     if "id" not in inst:
         return ignore("no installation")
-    inst_id = int(inst["id"])
-    account = str((inst.get("account") or {}).get("login") or "")
+    inst_id = number(inst, "id")
+    account = str(obj(inst, "account").get("login") or "")
     action = payload.get("action")
 
     if event == "installation":

@@ -1,19 +1,27 @@
-"""pull_request opened/synchronize/reopened → run the head's tests and review with suggestions;
-`/repairbot suggest` review comments → a suggestion in that thread."""
+"""pull_request opened/synchronize/reopened (and labeled: a maintainer's approval label) → run the head's
+tests and review with suggestions; `/repairbot suggest` review comments → a suggestion in that thread.
+
+Whether the head's code may run at all (its author's permission, or a maintainer's approval) is decided by the
+job; see `repairbot.jobs.runner`."""
 
 from __future__ import annotations
 
 from repairbot.jobs.store import NewRun
 from webhooks.handlers.base import (
-    COMMANDERS,
     Decision,
+    Malformed,
     Payload,
     from_bot,
     has_command,
     ignore,
     installation_id,
+    login,
+    number,
+    obj,
     queue,
     repo_name,
+    sender,
+    sha,
 )
 
 EVENTS = ("pull_request", "pull_request_review_comment")
@@ -21,39 +29,41 @@ EVENTS = ("pull_request", "pull_request_review_comment")
 
 def handle(event: str, payload: Payload) -> Decision:
     action = payload.get("action")
-    pr = payload.get("pull_request") or {}
+    pr = obj(payload, "pull_request")
     repo = repo_name(payload)
-    number = int(pr.get("number") or payload.get("number") or 0)
     if event == "pull_request":
-        if action not in ("opened", "synchronize", "reopened"):
+        if action not in ("opened", "synchronize", "reopened", "labeled"):
             return ignore(f"pull_request.{action}")
-        head = pr.get("head") or {}
-        if (
-            str(head.get("ref", "")).startswith("repairbot/")
-            and (head.get("repo") or {}).get("full_name") == repo
-        ):
+        head = obj(pr, "head")
+        if str(head.get("ref", "")).startswith("repairbot/") and obj(head, "repo").get("full_name") == repo:
             return ignore("repairbot's own pull request")
+        if action == "labeled" and not isinstance(obj(payload, "label").get("name"), str):
+            raise Malformed("pull_request.labeled without label.name")
+        login(pr, "user", "login")
+        sha(pr, "base", "sha")
         trigger = "pull_request"
     else:
-        comment = payload.get("comment") or {}
+        comment = obj(payload, "comment")
         if (
             action != "created"
             or from_bot(payload)
             or not has_command(comment.get("body"), "/repairbot suggest")
         ):
             return ignore("no command")
-        if comment.get("author_association") not in COMMANDERS:
-            return ignore("command from a user without write access")
+        login(comment, "user", "login")
+        number(comment, "id")
         trigger = "review_command"
+    num = number(pr, "number")
     return queue(
         NewRun(
             event=event,
             trigger=trigger,
             repo=repo,
             installation_id=installation_id(payload),
-            lock_key=f"{repo}:pr:{number}",
+            lock_key=f"{repo}:pr:{num}",
             payload=payload,
-            number=number,
-            sha=str((pr.get("head") or {}).get("sha") or "") or None,
+            number=num,
+            sha=sha(pr, "head", "sha"),
+            author=sender(payload),
         )
     )
