@@ -49,6 +49,9 @@ class Job:
     prefer: Literal["code", "test", "auto"] = "auto"
     trigger: str = "cli"
     issue_text: str | None = None  # issue body: tracebacks and snippets to reproduce
+    # Whether the issue's code may become a test that runs. False for an outsider's issue no maintainer
+    # approved: its tracebacks still point at the code, its snippets are not run.
+    issue_code: bool = True
     job_id: str = "local"
     max_rounds: int = 3
     image: str | None = None  # container image for the docker sandbox (None: automatic)

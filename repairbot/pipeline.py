@@ -317,8 +317,13 @@ class _Repair:
         """For an issue job: a test that reproduces the report (it joins the patch if the fix validates)."""
         if not self.job.issue_text:
             return {}
-        self.reproduction = reproduce.reproduce_issue(self.job.issue_text, self.job.root)
-        if self.reproduction.path is None:
+        code = self.job.issue_code
+        self.reproduction = reproduce.reproduce_issue(self.job.issue_text, self.job.root, code=code)
+        if not code:
+            notes.append(
+                "the issue's code was not run: its author lacks write access and no maintainer approved"
+            )
+        elif self.reproduction.path is None:
             notes.append("could not turn the issue into a test; repairing from the existing tests")
         else:
             notes.append(f"reproduced the issue as a test in {self.reproduction.path}")

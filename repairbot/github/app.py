@@ -14,6 +14,7 @@ from github import Auth, Github, GithubIntegration, GithubRetry
 
 from repairbot.config import Settings
 from repairbot.errors import EnvironmentProblem
+from repairbot.github.permissions import Permissions
 
 
 def make_retry(settings: Settings) -> GithubRetry:
@@ -46,6 +47,7 @@ class GitHubApp:
                 hint="set REPAIRBOT_APP_ID and REPAIRBOT_PRIVATE_KEY (PEM text or path)",
             )
         self.settings = settings
+        self.permissions = Permissions(settings.permission_cache_s)
         self.app_auth = Auth.AppAuth(settings.app_id, settings.private_key)
         self._lock = threading.Lock()
         self._installations: dict[int, Installation] = {}

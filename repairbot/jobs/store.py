@@ -516,6 +516,16 @@ class Store:
                     )
         return ids
 
+    def last_head(self, repo: str, number: int, before: float) -> str | None:
+        """The head commit the last pull_request event for this pull request named, received before
+        `before`."""
+        rows = self._query(
+            "SELECT sha FROM runs WHERE repo = ? AND number = ? AND event = 'pull_request' "
+            "AND sha IS NOT NULL AND created_at <= ? ORDER BY created_at DESC LIMIT 1",
+            (repo, number, before),
+        )
+        return str(rows[0][0]) if rows else None
+
     def prs_opened_since(self, repo: str, since: float) -> int:
         rows = self._query(
             "SELECT COUNT(*) FROM runs WHERE repo = ? AND outcome = 'pr_opened' AND finished_at >= ?",

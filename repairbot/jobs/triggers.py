@@ -24,7 +24,7 @@ from repairbot.github import git, messages, publish
 from repairbot.github.app import GitHubApp, Installation
 from repairbot.github.suggest import review_suggestions, thread_suggestion
 from repairbot.jobs.engine import Engine
-from repairbot.jobs.store import RunRecord, Store
+from repairbot.jobs.store import Limits, RunRecord, Store
 from repairbot.models import Job, Report
 from repairbot.paths import read_inside
 
@@ -62,8 +62,39 @@ def _clone_url(payload: dict[str, Any]) -> str:
     return str(payload["repository"]["clone_url"])
 
 
-def _config(repo: Repository, ref: str) -> RepoConfig:
-    return load_repo_config(publish.read_config_text(repo, ref))
+def _config(ctx: Context, repo: Repository, ref: str) -> RepoConfig:
+    cfg = load_repo_config(publish.read_config_text(repo, ref))
+    # The webhook applies the repository's caps to its next deliveries (it reads no repository files).
+    ctx.store.set_limits(ctx.run.repo, Limits(cfg.max_jobs, cfg.max_jobs_per_author))
+    return cfg
+
+
+# -- who may make repairbot run code ---------------------------------------------------------------------
+#
+# GitHub's collaborator permission (write, maintain or admin), asked in the job and cached briefly; never the
+# payload's author_association. A pull request's head and an issue's code blocks are untrusted code: they run
+# when their author has write access, or once a maintainer approved them (a `/repairbot fix` comment or the
+# repository's approval label), as GitHub Actions waits for approval of first-time contributors' runs.
+
+
+def _login(data: Any) -> str | None:
+    user = data.get("user") if isinstance(data, dict) else None
+    login = user.get("login") if isinstance(user, dict) else None
+    return str(login) if login else None
+
+
+def _writer(ctx: Context, repo: Repository, login: str | None) -> bool:
+    return ctx.app.permissions.can_write(repo, login)
+
+
+def _not_permitted(login: str | None, what: str) -> Outcome:
+    detail = f"@{login or 'unknown'} has no write access to the repository: {what} ignored"
+    log.info("%s", detail)
+    return Outcome("skipped", "not_permitted", {"detail": detail})
+
+
+def _approval_hint(cfg: RepoConfig) -> str:
+    return f"a maintainer can approve it with a `/repairbot fix` comment or the `{cfg.approval_label}` label"
 
 
 def _job(ctx: Context, cfg: RepoConfig, trigger: str, **extra: Any) -> Job:
@@ -136,7 +167,7 @@ def push_job(ctx: Context) -> Outcome:
     inst = _installation(ctx)
     repo = inst.github.get_repo(ctx.run.repo)
     try:
-        cfg = _config(repo, sha)
+        cfg = _config(ctx, repo, sha)
     except RepoConfigError as err:
         url = repo.get_commit(sha).create_comment(_config_message(err)).html_url
         check = publish.start_check(repo, sha, ctx.run.id, ctx.run.check_run_id)
@@ -228,38 +259,55 @@ def issue_job(ctx: Context) -> Outcome:
     repo = inst.github.get_repo(ctx.run.repo)
     mark = messages.marker("run", ctx.run.id)
     try:
-        cfg = _config(repo, default)
+        cfg = _config(ctx, repo, default)
     except RepoConfigError as err:
         url = publish.comment_issue(repo, number, _config_message(err), mark)
         return Outcome("failed", "config_error", {"comment_url": url, "error": str(err)})
     if ctx.run.trigger == "issue":
         if not cfg.triggers.issues:
             return Outcome("skipped", "trigger_disabled")
-        wanted = set(cfg.labels)
-        if p.get("action") == "labeled":
-            if (p.get("label") or {}).get("name") not in wanted:
+        label = (p.get("label") or {}).get("name") if p.get("action") == "labeled" else None
+        if label is not None and label == cfg.approval_label:
+            approver = _login({"user": p.get("sender")})
+            if not _writer(ctx, repo, approver):
+                return _not_permitted(approver, f"the {label!r} label")
+            code_ok = True
+        else:
+            wanted = set(cfg.labels)
+            if label is not None:
+                if label not in wanted:
+                    return Outcome("skipped", "label_not_configured")
+            elif not wanted & {lab.get("name") for lab in issue.get("labels") or []}:
                 return Outcome("skipped", "label_not_configured")
-        elif not wanted & {lab.get("name") for lab in issue.get("labels") or []}:
-            return Outcome("skipped", "label_not_configured")
-    elif not cfg.triggers.comments:
-        return Outcome("skipped", "trigger_disabled")
-    if issue.get("pull_request"):
-        url = publish.comment_issue(
-            repo, number, "`/repairbot fix` works on issues; on a pull request use a review comment.", mark
-        )
-        return Outcome("skipped", "not_an_issue", {"comment_url": url})
+            code_ok = _writer(ctx, repo, _login(issue))
+    else:
+        if not cfg.triggers.comments:
+            return Outcome("skipped", "trigger_disabled")
+        commenter = _login(p.get("comment"))
+        if not _writer(ctx, repo, commenter):
+            return _not_permitted(commenter, "`/repairbot fix`")
+        if issue.get("pull_request"):
+            return approved_pull_request(ctx, inst, repo, cfg, number, str(commenter))
+        code_ok = True  # a maintainer asked: that approves the issue's code
 
     text = f"{issue.get('title') or ''}\n\n{issue.get('body') or ''}"
     sha = git.remote_sha(_clone_url(p), default, inst.token)
     if sha is None:
         raise git.GitError(f"the default branch {default!r} was not found")
     git.checkout(_clone_url(p), ctx.workdir, sha, inst.token)
-    report = _repair(ctx, _job(ctx, cfg, "issue", issue_text=text))
+    report = _repair(ctx, _job(ctx, cfg, "issue", issue_text=text, issue_code=code_ok))
+    unrun = (
+        ""
+        if code_ok
+        else f"\n\nThe code in this issue was not run: @{_login(issue)} has no write access to this "
+        f"repository; {_approval_hint(cfg)}."
+    )
     if report is None or not _fixed(report):
         reason = (
             "the tests pass and the issue could not be reproduced" if report is None else "no patch validated"
         )
-        url = publish.comment_issue(repo, number, messages.not_fixed_comment(report, text, reason), mark)
+        body = messages.not_fixed_comment(report, text, reason) + unrun
+        url = publish.comment_issue(repo, number, body, mark)
         return Outcome("succeeded", "not_fixed", {"comment_url": url})
     patch = report.patches[0]
     fp = f"issue-{number}"
@@ -268,7 +316,9 @@ def issue_job(ctx: Context) -> Outcome:
     pr, created = _propose(
         ctx, inst, repo, f"{publish.BRANCH_PREFIX}{fp}", base=default, title=title, body=body, diff=patch.diff
     )
-    url = publish.comment_issue(repo, number, f"repairbot proposes a validated fix in #{pr.number}.", mark)
+    url = publish.comment_issue(
+        repo, number, f"repairbot proposes a validated fix in #{pr.number}.{unrun}", mark
+    )
     return Outcome(
         "succeeded",
         "pr_opened" if created else "pr_updated",
@@ -279,14 +329,10 @@ def issue_job(ctx: Context) -> Outcome:
 # -- pull requests -----------------------------------------------------------------------------------------
 
 
-def _checkout_pr(ctx: Context, inst: Installation, pr: dict[str, Any]) -> tuple[str, str]:
+def _checkout_pr(ctx: Context, inst: Installation, number: int, head_sha: str) -> None:
     """The PR's head, fetched from the base repository (refs/pull/N/head works for forks too).
     Contributors' branches are never pushed to."""
-    head_sha = str(pr["head"]["sha"])
-    git.checkout(
-        _clone_url(ctx.run.payload), ctx.workdir, head_sha, inst.token, [f"refs/pull/{pr['number']}/head"]
-    )
-    return head_sha, str(pr["base"]["sha"])
+    git.checkout(_clone_url(ctx.run.payload), ctx.workdir, head_sha, inst.token, [f"refs/pull/{number}/head"])
 
 
 def pull_request_job(ctx: Context) -> Outcome:
@@ -295,18 +341,93 @@ def pull_request_job(ctx: Context) -> Outcome:
     number = int(pr_data["number"])
     inst = _installation(ctx)
     repo = inst.github.get_repo(ctx.run.repo)
-    head_sha = str(pr_data["head"]["sha"])
     try:
         # The base's configuration, not the head's: a contributor's branch must not reconfigure the bot.
-        cfg = _config(repo, str(pr_data["base"]["sha"]))
+        cfg = _config(ctx, repo, str(pr_data["base"]["sha"]))
     except RepoConfigError as err:
         url = publish.comment_issue(repo, number, _config_message(err), messages.marker("run", ctx.run.id))
         return Outcome("failed", "config_error", {"comment_url": url, "error": str(err)})
     if not cfg.triggers.pull_request:
         return Outcome("skipped", "trigger_disabled")
+    if p.get("action") == "labeled":
+        label = (p.get("label") or {}).get("name")
+        if label != cfg.approval_label:
+            return Outcome("skipped", "label_not_configured")
+        approver = _login({"user": p.get("sender")})
+        if not _writer(ctx, repo, approver):
+            return _not_permitted(approver, f"the {label!r} label")
+        # The event's head is what the maintainer saw when labelling: that commit runs, not a later push.
+    else:
+        author = _login(pr_data)
+        if not _writer(ctx, repo, author):
+            return _awaiting_approval(ctx, repo, cfg, number, author)
+    return _review_head(
+        ctx, inst, repo, cfg, number, str(pr_data["head"]["sha"]), str(pr_data["base"]["sha"])
+    )
+
+
+def _awaiting_approval(
+    ctx: Context, repo: Repository, cfg: RepoConfig, number: int, author: str | None
+) -> Outcome:
+    """An outsider's pull request (a fork's, a first-time contributor's): its code does not run until a
+    maintainer approves; one short comment says so (once per pull request)."""
+    body = (
+        f"repairbot has not run this pull request's code: @{author or 'its author'} has no write access to "
+        f"this repository. {_approval_hint(cfg).capitalize()}; each new push needs a new approval."
+    )
+    url = publish.comment_issue(repo, number, body, messages.marker("approval", str(number)))
+    return Outcome(
+        "skipped", "awaiting_approval", {"comment_url": url, "detail": f"@{author} has no write access"}
+    )
+
+
+def approved_pull_request(
+    ctx: Context, inst: Installation, repo: Repository, cfg: RepoConfig, number: int, approver: str
+) -> Outcome:
+    """`/repairbot fix` on a pull request by a maintainer: run its head as it was when they commented. That
+    head is the one named in the comment (`/repairbot fix abc1234`), else the last one a pull_request event
+    announced before the comment; if the pull request has moved on since, nothing runs (a push right after
+    an approval must not ride on it)."""
+    if not cfg.triggers.pull_request:
+        return Outcome("skipped", "trigger_disabled")
+    pr = repo.get_pull(number)
+    head, base = pr.head.sha, pr.base.sha
+    pinned = _pinned_sha(str((ctx.run.payload.get("comment") or {}).get("body") or ""))
+    approved = pinned or ctx.store.last_head(ctx.run.repo, number, before=ctx.run.created_at)
+    if approved is None or not head.startswith(approved):
+        seen = f"`{approved[:12]}`" if approved else "no head of it"
+        reply = (
+            f"repairbot did not run this pull request: the approval was for {seen}, and its head is now "
+            f"`{head[:12]}`. Approve the current head with `/repairbot fix {head[:12]}`."
+        )
+        url = publish.comment_issue(repo, number, reply, messages.marker("run", ctx.run.id))
+        return Outcome("skipped", "approval_outdated", {"comment_url": url, "detail": reply})
+    log.info("run %s: pull request #%d at %s approved by @%s", ctx.run.id, number, head[:12], approver)
+    return _review_head(ctx, inst, repo, cfg, number, head, base)
+
+
+def _pinned_sha(body: str) -> str | None:
+    for line in body.splitlines():
+        words = line.strip().split()
+        if len(words) >= 3 and [w.lower() for w in words[:2]] == ["/repairbot", "fix"]:
+            sha = words[2].lower()
+            if 7 <= len(sha) <= 40 and all(c in "0123456789abcdef" for c in sha):
+                return sha
+    return None
+
+
+def _review_head(
+    ctx: Context,
+    inst: Installation,
+    repo: Repository,
+    cfg: RepoConfig,
+    number: int,
+    head_sha: str,
+    base_sha: str,
+) -> Outcome:
     check = publish.start_check(repo, head_sha, ctx.run.id, ctx.run.check_run_id)
     ctx.store.note(ctx.run.id, check_run_id=check.id)
-    head_sha, base_sha = _checkout_pr(ctx, inst, pr_data)
+    _checkout_pr(ctx, inst, number, head_sha)
     report = _repair(ctx, _job(ctx, cfg, "pull_request", base=base_sha))
     if report is None or not _fixed(report):
         return _without_patch(check, report, "The whole suite passed on the head commit.",
@@ -341,13 +462,18 @@ def review_comment_job(ctx: Context) -> Outcome:
     mark = messages.marker("run", ctx.run.id)
     root_id = int(comment.get("in_reply_to_id") or comment["id"])
     try:
-        cfg = _config(repo, str(pr_data["base"]["sha"]))
+        cfg = _config(ctx, repo, str(pr_data["base"]["sha"]))
     except RepoConfigError as err:
         url = publish.reply_in_thread(pr, root_id, _config_message(err), mark)
         return Outcome("failed", "config_error", {"comment_url": url, "error": str(err)})
     if not cfg.triggers.comments:
         return Outcome("skipped", "trigger_disabled")
-    _head, base_sha = _checkout_pr(ctx, inst, pr_data)
+    commenter = _login(comment)
+    if not _writer(ctx, repo, commenter):
+        return _not_permitted(commenter, "`/repairbot suggest`")
+    # The head the comment's event names: the one the maintainer looked at, not a later push.
+    base_sha = str(pr_data["base"]["sha"])
+    _checkout_pr(ctx, inst, number, str(pr_data["head"]["sha"]))
     path = str(comment["path"])
     last = int(comment.get("line") or comment.get("original_line") or 0)
     first = int(comment.get("start_line") or last)

@@ -222,9 +222,12 @@ class Reproduction:
         return {self.path: self.source} if self.path is not None else {}
 
 
-def reproduce_issue(issue_text: str, root: Path) -> Reproduction:
-    """The reproduction of an issue in the project at `root` (the test still has to fail on the code)."""
+def reproduce_issue(issue_text: str, root: Path, code: bool = True) -> Reproduction:
+    """The reproduction of an issue in the project at `root` (the test still has to fail on the code).
+    `code` False: the issue's code blocks are untrusted (no maintainer approved them): frames only."""
     frames = tuple(issue_locations(issue_text, root))
+    if not code:
+        return Reproduction(frames)
     made = reproduction_test(issue_text, root)
     if made is None:
         return Reproduction(frames)

@@ -69,13 +69,18 @@ class World:
         }
         return httpx.post(f"{self.url}/webhook", content=raw, headers=headers, timeout=10)
 
-    def push_payload(self, sha: str | None = None, branch: str = "main") -> dict[str, Any]:
+    def push_payload(
+        self, sha: str | None = None, branch: str = "main", before: str = "0" * 39 + "1"
+    ) -> dict[str, Any]:
+        """A push event; another push of the same commit differs in `before` (the same body twice is one
+        delivery: a replay)."""
         return payload(
             "push/payload.json",
             REPO,
             self.bare,
             ref=f"refs/heads/{branch}",
             after=sha or self.sha,
+            before=before,
             deleted=False,
             commits=[{"added": [], "modified": ["lib.py"], "removed": []}],
         )
@@ -107,6 +112,8 @@ def _world(
 ) -> Iterator[World]:
     bare, clone, sha = init_remote(tmp_path / "git", files)
     github.add_repo(REPO, bare)
+    # The recorded payloads' user is a maintainer here; outsiders are the subject of tests/security.
+    github.set_role(REPO, "Codertocat", "maintain")
     queue = build_queue(settings)
     with LiveServer(create_app(settings, queue)) as live:
         yield World(settings, github, bare, clone, sha, live.url, queue, tmp_path)
@@ -157,7 +164,7 @@ def test_push_with_failing_tests_ends_in_a_pr_and_redelivery_opens_nothing(world
     again = world.post("push", world.push_payload(), "push-1")
     assert again.json() == {"status": "duplicate"}
     # A new delivery of the same failure (e.g. a re-push): the existing PR is updated, not duplicated.
-    other = world.post("push", world.push_payload(), "push-2")
+    other = world.post("push", world.push_payload(before="0" * 39 + "2"), "push-2")
     assert other.status_code == 202
     world.drain()
     assert world.run(other.json()["job"]).outcome == "pr_updated"
@@ -330,8 +337,10 @@ def test_pull_request_that_breaks_tests_gets_one_review_with_suggestions(world: 
     assert run_git(world.bare, "rev-parse", "refs/heads/feature").strip() == head_sha
     assert world.github.pulls(REPO)[0]["number"] == 5 and len(world.github.pulls(REPO)) == 1
 
-    # a redelivered/retried event for the same head posts no second review
-    again = world.post("pull_request", body, "pr-2").json()["job"]
+    # the same body again (under any delivery id) is a duplicate; another event for the same head (here a
+    # reopening) runs, and posts no second review
+    assert world.post("pull_request", body, "pr-2").json() == {"status": "duplicate"}
+    again = world.post("pull_request", {**body, "action": "reopened"}, "pr-3").json()["job"]
     world.drain()
     assert world.run(again).status == "succeeded"
     assert len(world.github.state.reviews[(REPO, 5)]) == 1
@@ -456,7 +465,9 @@ def test_two_workers_share_a_redis_queue_and_postgres_records_one_job_per_repo_a
                 60,
                 "both workers to start consuming",
             )
-            jobs = [w.post("push", w.push_payload(), f"twice-{i}").json()["job"] for i in (1, 2)]
+            jobs = [
+                w.post("push", w.push_payload(before=f"{i:040x}"), f"twice-{i}").json()["job"] for i in (1, 2)
+            ]
 
             def done(w: World = w, jobs: list[str] = jobs) -> bool:
                 return all(w.run(job).status in ("succeeded", "failed") for job in jobs)

@@ -33,6 +33,16 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import jwt
 import pytest
 
+# Role → the `permission` the collaborator permission endpoint reports (maintain reads as write, triage as
+# read: GitHub's legacy permission levels).
+ROLES = {
+    "admin": "admin",
+    "maintain": "write",
+    "write": "write",
+    "triage": "read",
+    "read": "read",
+    "none": "none",
+}
 HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@", re.MULTILINE)
 
 
@@ -78,6 +88,8 @@ class State:
     commit_comments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     check_runs: dict[int, dict[str, Any]] = field(default_factory=dict)
     issues: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
+    # (repository, login lowercased) → role: admin | maintain | write | triage | read | none
+    roles: dict[tuple[str, str], str] = field(default_factory=dict)
     next_id: int = 1000
 
 
@@ -229,6 +241,13 @@ class GitHubServer:
             }
             self.state.issues[(full_name, number)] = issue
             return issue
+
+    def set_role(self, full_name: str, login: str, role: str) -> None:
+        """The user's role on the repository, as the collaborator permission endpoint reports it (anyone else
+        is `read`: what GitHub answers for a public repository's outsiders)."""
+        assert role in ROLES, role
+        with self.lock:
+            self.state.roles[(full_name, login.lower())] = role
 
     def add_review_comment(
         self, full_name: str, number: int, body: str, path: str, line: int, start_line: int | None = None
@@ -581,6 +600,15 @@ class GitHubServer:
                 "sha": "0" * 40,
                 "url": f"{self.url}/repos/{full}/contents/{m.group(1)}",
             }
+        m = re.fullmatch(r"/collaborators/([^/]+)/permission", rest)
+        if m and method == "GET":
+            login = m.group(1)
+            role = self.state.roles.get((full, login.lower()), "read")
+            return 200, {
+                "permission": ROLES[role],
+                "role_name": role,
+                "user": {"login": login, "id": 7, "type": "User"},
+            }
         m = re.fullmatch(r"/commits/([0-9a-f]{7,40})", rest)
         if m and method == "GET":
             return 200, {
@@ -627,6 +655,15 @@ class GitHubServer:
             number = int(m.group(1))
             if m.group(2) is None and method == "GET":
                 issue = self.state.issues.get((full, number))
+                pull = self.state.pulls[full].get(number)
+                if issue is None and pull is not None:  # every pull request is an issue too
+                    issue = {
+                        **{k: pull[k] for k in ("id", "number", "title", "body", "state", "user")},
+                        "url": f"{self.url}/repos/{full}/issues/{number}",
+                        "html_url": pull["html_url"],
+                        "labels": [],
+                        "pull_request": {"url": pull["url"]},
+                    }
                 if issue is None:
                     raise ApiError(404, "Not Found")
                 return 200, issue
