@@ -1,4 +1,5 @@
-"""GET /runs: recent runs as one self-contained HTML page (no scripts, no external assets)."""
+"""The runs page: recent runs as one self-contained HTML page (no scripts, no external assets). Who may see
+which runs is `webhooks.dashboard`'s business."""
 
 from __future__ import annotations
 
@@ -33,7 +34,14 @@ def _link(url: str | None, text: str) -> str:
     return f'<a href="{escape(url)}">{escape(text)}</a>'
 
 
-def render_runs(runs: Sequence[RunRecord]) -> str:
+def render_page(title: str, body: str) -> str:
+    return (
+        f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{escape(title)}</title>"
+        f"<style>{_STYLE}</style></head><body>{body}</body></html>"
+    )
+
+
+def render_runs(runs: Sequence[RunRecord], header: str = "") -> str:
     rows = []
     for run in runs:
         patch = (
@@ -52,10 +60,10 @@ def render_runs(runs: Sequence[RunRecord]) -> str:
             f'<td class="pr">{_link(run.pr_url, pr_text)}</td><td class="patch">{patch}</td></tr>'
         )
     body = "\n".join(rows) or '<tr><td colspan="8">No runs yet.</td></tr>'
-    return (
-        "<!doctype html><html lang=en><head><meta charset=utf-8><title>repairbot runs</title>"
-        f"<style>{_STYLE}</style></head><body><h1>Recent runs</h1>"
+    return render_page(
+        "repairbot runs",
+        f"<h1>Recent runs</h1>{header}"
         '<table id="runs"><thead><tr><th>status</th><th>repository</th><th>trigger</th><th>created (UTC)</th>'
         "<th>duration</th><th>outcome</th><th>pull request</th><th>patch</th></tr></thead>"
-        f"<tbody>\n{body}\n</tbody></table></body></html>"
+        f"<tbody>\n{body}\n</tbody></table>",
     )

@@ -445,6 +445,41 @@ class Store:
         )
         return [_record(r) for r in rows]
 
+    def recent_runs_of(self, repos: Sequence[str], limit: int = 50) -> list[RunRecord]:
+        """The newest runs of these repositories only (names compared case-insensitively, as GitHub does)."""
+        names = sorted({r.lower() for r in repos})
+        if not names:
+            return []
+        where = ", ".join("?" for _ in names)
+        rows = self._query(
+            f"SELECT {', '.join(_COLUMNS)} FROM runs WHERE lower(repo) IN ({where}) "
+            "ORDER BY created_at DESC LIMIT ?",
+            (*names, limit),
+        )
+        return [_record(r) for r in rows]
+
+    # -- dashboard sessions -------------------------------------------------------------------------------
+
+    def create_session(self, key: str, login: str, repos: Sequence[str], ttl_s: float) -> None:
+        """`key` is a hash of the cookie's value (the database never holds a usable session)."""
+        now = time.time()
+        with self._tx() as cur:
+            cur.execute("DELETE FROM sessions WHERE expires_at < ?", (now,))
+            cur.execute(
+                "INSERT INTO sessions (id, login, repositories, expires_at) VALUES (?, ?, ?, ?)",
+                (key, login, json.dumps(sorted(set(repos))), now + ttl_s),
+            )
+
+    def session(self, key: str) -> tuple[str, list[str]] | None:
+        rows = self._query(
+            "SELECT login, repositories FROM sessions WHERE id = ? AND expires_at >= ?", (key, time.time())
+        )
+        return (str(rows[0][0]), list(json.loads(rows[0][1]))) if rows else None
+
+    def delete_session(self, key: str) -> None:
+        with self._tx() as cur:
+            cur.execute("DELETE FROM sessions WHERE id = ?", (key,))
+
     def count_runs(self, status: str | None = None) -> int:
         if status is None:
             return int(self._query("SELECT COUNT(*) FROM runs")[0][0])

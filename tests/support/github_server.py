@@ -90,6 +90,13 @@ class State:
     issues: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
     # (repository, login lowercased) → role: admin | maintain | write | triage | read | none
     roles: dict[tuple[str, str], str] = field(default_factory=dict)
+    # The App's OAuth (user sign-in): its client, who is signed in to "GitHub" in the browser, what each user
+    # can see, and the codes and user tokens handed out.
+    oauth_client: tuple[str, str] | None = None
+    browser_user: str | None = None
+    user_repos: dict[str, set[str]] = field(default_factory=dict)
+    oauth_codes: dict[str, tuple[str, float]] = field(default_factory=dict)
+    user_tokens: dict[str, str] = field(default_factory=dict)
     next_id: int = 1000
 
 
@@ -241,6 +248,18 @@ class GitHubServer:
             }
             self.state.issues[(full_name, number)] = issue
             return issue
+
+    def enable_oauth(self, client_id: str, client_secret: str) -> None:
+        with self.lock:
+            self.state.oauth_client = (client_id, client_secret)
+
+    def sign_in_browser(self, login: str | None, repos: set[str] | None = None) -> None:
+        """`login` is signed in to GitHub in the browser (and authorizes the App when asked); `repos` are
+        the repositories they can access."""
+        with self.lock:
+            self.state.browser_user = login
+            if login is not None:
+                self.state.user_repos[login.lower()] = set(repos or ())
 
     def set_role(self, full_name: str, login: str, role: str) -> None:
         """The user's role on the repository, as the collaborator permission endpoint reports it (anyone else
@@ -462,6 +481,14 @@ class GitHubServer:
                     record.status = fault.status
                     self._send(fault.status, fault.body, fault.headers)
                     return
+                if path == "/login/oauth/authorize" and method == "GET":  # a browser page, not the API
+                    status, location = server._authorize(query)
+                    record.status = status
+                    if location:
+                        self._send(status, None, {"Location": location})
+                    else:
+                        self._send(status, {"message": "not signed in to GitHub, or an unknown client"})
+                    return
                 try:
                     status, payload = server._dispatch(method, path, query, body, record.headers)
                 except ApiError as err:
@@ -534,10 +561,71 @@ class GitHubServer:
         if method != "GET" and token in self.state.read_only:
             raise ApiError(403, "Resource not accessible by integration")
 
+    def _authorize(self, query: dict[str, str]) -> tuple[int, str]:
+        """GitHub's authorize page for a user who is signed in and approves: straight back with a code."""
+        with self.lock:
+            client = self.state.oauth_client
+            user = self.state.browser_user
+            if client is None or query.get("client_id") != client[0] or user is None:
+                return 403, ""
+            code = secrets.token_hex(10)
+            self.state.oauth_codes[code] = (user, time.time() + 600)
+        redirect = query.get("redirect_uri", "")
+        sep = "&" if "?" in redirect else "?"
+        return 302, f"{redirect}{sep}code={code}&state={query.get('state', '')}"
+
+    def _oauth_route(
+        self, method: str, path: str, body: Any, headers: dict[str, str]
+    ) -> tuple[int, Any] | None:
+        if path == "/login/oauth/access_token" and method == "POST":
+            client = self.state.oauth_client
+            form = body if isinstance(body, dict) else {}
+            if client is None or (form.get("client_id"), form.get("client_secret")) != client:
+                return 200, {"error": "incorrect_client_credentials"}
+            found = self.state.oauth_codes.pop(str(form.get("code")), None)
+            if found is None or found[1] < time.time():
+                return 200, {"error": "bad_verification_code"}
+            token = "ghu_" + secrets.token_hex(18)
+            self.state.user_tokens[token] = found[0]
+            return 200, {"access_token": token, "token_type": "bearer", "scope": ""}
+        if not (path == "/user" or path.startswith("/user/")):
+            return None
+        auth = headers.get("authorization", "")
+        login = self.state.user_tokens.get(auth.split(" ", 1)[-1]) if " " in auth else None
+        if login is None:
+            raise ApiError(401, "Bad credentials")
+        visible = {r for r in self.state.user_repos.get(login.lower(), set()) if r in self.state.repos}
+        if path == "/user" and method == "GET":
+            return 200, {"login": login, "id": 500, "type": "User"}
+        if path == "/user/installations" and method == "GET":
+            ids = sorted({self.state.repos[r].installation_id for r in visible})
+            installs = [
+                {
+                    "id": i,
+                    "app_id": int(self.app_id),
+                    "target_type": "Organization",
+                    "account": {"login": "x"},
+                }
+                for i in ids
+            ]
+            return 200, {"total_count": len(installs), "installations": installs}
+        m = re.fullmatch(r"/user/installations/(\d+)/repositories", path)
+        if m and method == "GET":
+            repos = [
+                self._repo_json(r)
+                for r in sorted(visible)
+                if self.state.repos[r].installation_id == int(m.group(1))
+            ]
+            return 200, {"total_count": len(repos), "repositories": repos}
+        raise ApiError(404, "Not Found")
+
     def _dispatch(
         self, method: str, path: str, query: dict[str, str], body: Any, headers: dict[str, str]
     ) -> tuple[int, Any]:
         with self.lock:
+            oauth = self._oauth_route(method, path, body, headers)
+            if oauth is not None:
+                return oauth
             m = re.fullmatch(r"/app/installations/(\d+)/access_tokens", path)
             if m and method == "POST":
                 self._auth_jwt(headers)

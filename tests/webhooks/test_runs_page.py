@@ -1,21 +1,17 @@
-"""GET /runs rendered by a real headless Chromium against the real server."""
+"""GET /runs rendered by a real headless Chromium against the real server, for a user signed in with GitHub
+(who may see it is tests/security/test_dashboard.py's subject)."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
-
-import pytest
 
 from repairbot.config import Settings
 from repairbot.jobs.queue import build_queue
 from repairbot.jobs.store import NewRun
-from tests.support.github_server import LiveServer
+from tests.support.browser import dump_dom, needs_chromium
+from tests.support.github_server import GitHubServer, LiveServer
 from webhooks.app import create_app
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def _run(repo: str, trigger: str) -> NewRun:
@@ -24,11 +20,16 @@ def _run(repo: str, trigger: str) -> NewRun:
     )
 
 
-@pytest.mark.skipif(
-    CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install -y chromium)"
-)
-def test_runs_page_in_headless_chromium(make_settings: Callable[..., Settings], tmp_path: Path) -> None:
-    settings = make_settings()
+@needs_chromium
+def test_runs_page_in_headless_chromium(
+    make_settings: Callable[..., Settings], github: GitHubServer, tmp_path: Path
+) -> None:
+    settings = make_settings(oauth_client_id="Iv1.x", oauth_client_secret="s")
+    github.enable_oauth("Iv1.x", "s")
+    names = ("octo/widgets", "octo/<script>", "octo/q")
+    for name in names:
+        github.add_repo(name, tmp_path / "unused.git")
+    github.sign_in_browser("octocat", set(names))
     queue = build_queue(settings)
     store = queue.store
     done, failed, waiting = (
@@ -50,24 +51,7 @@ def test_runs_page_in_headless_chromium(make_settings: Callable[..., Settings], 
     store.finish(failed.id, "failed", "error", error="engine exploded")
 
     with LiveServer(create_app(settings, queue)) as live:
-        dom = subprocess.run(
-            [
-                str(CHROMIUM),
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                f"--user-data-dir={tmp_path / 'chromium'}",
-                "--dump-dom",
-                f"{live.url}/runs",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        ).stdout
+        dom = dump_dom(f"{live.url}/login", tmp_path / "chromium")  # signs in, lands on /runs
     assert "<h1>Recent runs</h1>" in dom
     row = dom[dom.index(f'data-run="{done.id}"') :]
     row = row[: row.index("</tr>")]
