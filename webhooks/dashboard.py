@@ -108,7 +108,7 @@ def mount_dashboard(app: FastAPI, settings: Settings, store: Store) -> None:
             return _page(
                 401,
                 "Sign in",
-                '<h1>repairbot</h1><p>The runs are shown to people who can see their repositories.</p>'
+                "<h1>repairbot</h1><p>The runs are shown to people who can see their repositories.</p>"
                 '<p><a id="sign-in" href="login">Sign in with GitHub</a></p>',
             )
         login, repos = found

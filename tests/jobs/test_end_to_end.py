@@ -24,17 +24,18 @@ from repairbot.config import Settings
 from repairbot.jobs.queue import Queue, build_queue, recover
 from repairbot.jobs.store import RunRecord
 from tests.support.github_server import (
-    SECRET,
     GitHubServer,
     LiveServer,
     commit_push,
+    drain,
     init_remote,
     payload,
+    post_webhook,
     run_git,
     settings_env,
 )
 from tests.support.servers import on_both_backends
-from webhooks.app import create_app, signature
+from webhooks.app import create_app
 
 REPO = "octo/widgets"
 BUGGY = {
@@ -60,14 +61,7 @@ class World:
     tmp: Path
 
     def post(self, event: str, body: dict[str, Any], delivery: str) -> httpx.Response:
-        raw = json.dumps(body).encode()
-        headers = {
-            "X-GitHub-Event": event,
-            "X-GitHub-Delivery": delivery,
-            "X-Hub-Signature-256": signature(SECRET, raw),
-            "Content-Type": "application/json",
-        }
-        return httpx.post(f"{self.url}/webhook", content=raw, headers=headers, timeout=10)
+        return post_webhook(self.url, event, body, delivery)
 
     def push_payload(
         self, sha: str | None = None, branch: str = "main", before: str = "0" * 39 + "1"
@@ -86,20 +80,7 @@ class World:
         )
 
     def drain(self, timeout: float = 240) -> None:
-        """Run queued and scheduled tasks in this process through Huey until nothing is left."""
-        huey = self.queue.huey
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            task = huey.dequeue()
-            if task is not None:
-                huey.execute(task)
-                continue
-            for due in huey.read_schedule(huey._get_timestamp()):
-                huey.enqueue(due)
-            if huey.pending_count() == 0 and huey.scheduled_count() == 0:
-                return
-            time.sleep(0.05)
-        raise AssertionError("queue did not drain")
+        drain(self.queue.huey, timeout)
 
     def run(self, job: str) -> RunRecord:
         record = self.queue.store.get_run(job)

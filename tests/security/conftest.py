@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,15 +29,16 @@ from repairbot.jobs.store import RunRecord
 from tests.security.engines import LOG_ENV
 from tests.security.malicious import BUGGY_LIB, TEST_LIB
 from tests.support.github_server import (
-    SECRET,
     GitHubServer,
     LiveServer,
     commit_push,
+    drain,
     init_remote,
     payload,
+    post_webhook,
     run_git,
 )
-from webhooks.app import create_app, signature
+from webhooks.app import create_app
 
 REPO = "octo/widgets"
 MAINTAINER = "maint"  # write access through the maintain role
@@ -71,14 +71,7 @@ class AppWorld:
 
     def post(self, event: str, body: dict[str, Any]) -> httpx.Response:
         self.deliveries += 1
-        raw = json.dumps(body).encode()
-        headers = {
-            "X-GitHub-Event": event,
-            "X-GitHub-Delivery": f"sec-{self.deliveries}",
-            "X-Hub-Signature-256": signature(SECRET, raw),
-            "Content-Type": "application/json",
-        }
-        return httpx.post(f"{self.url}/webhook", content=raw, headers=headers, timeout=30)
+        return post_webhook(self.url, event, body, f"sec-{self.deliveries}")
 
     def event(self, relative: str, sender: str, **top: Any) -> dict[str, Any]:
         body = payload(relative, REPO, self.bare, **top)
@@ -86,19 +79,7 @@ class AppWorld:
         return body
 
     def drain(self, timeout: float = 300) -> None:
-        huey = self.queue.huey
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            task = huey.dequeue()
-            if task is not None:
-                huey.execute(task)
-                continue
-            for due in huey.read_schedule(huey._get_timestamp()):
-                huey.enqueue(due)
-            if huey.pending_count() == 0 and huey.scheduled_count() == 0:
-                return
-            time.sleep(0.05)
-        raise AssertionError("queue did not drain")
+        drain(self.queue.huey, timeout)
 
     def run(self, job: str) -> RunRecord:
         record = self.queue.store.get_run(job)

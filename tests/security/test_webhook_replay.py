@@ -15,7 +15,7 @@ import pytest
 
 from repairbot.config import Settings
 from repairbot.jobs.queue import build_queue
-from tests.support.github_server import SECRET, LiveServer, fresh, payload
+from tests.support.github_server import SECRET, LiveServer, fresh, payload, post_webhook, push_event
 from tests.support.latency import slow_postgres
 from webhooks.app import create_app, signature
 
@@ -23,25 +23,11 @@ REPO = "octo/widgets"
 
 
 def post(url: str, event: str, body: dict[str, Any], delivery: str) -> httpx.Response:
-    raw = json.dumps(body).encode()
-    headers = {
-        "X-GitHub-Event": event,
-        "X-GitHub-Delivery": delivery,
-        "X-Hub-Signature-256": signature(SECRET, raw),
-        "Content-Type": "application/json",
-    }
-    return httpx.post(f"{url}/webhook", content=raw, headers=headers, timeout=30)
+    return post_webhook(url, event, body, delivery)
 
 
 def push(tmp_path: Path, n: int = 1) -> dict[str, Any]:
-    return payload(
-        "push/payload.json",
-        REPO,
-        tmp_path / "remote.git",
-        ref="refs/heads/main",
-        after=f"{n:040x}",
-        deleted=False,
-    )
+    return push_event(tmp_path / "remote.git", f"{n:040x}", REPO)
 
 
 @pytest.fixture

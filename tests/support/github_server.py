@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import httpx
 import jwt
 import pytest
 
@@ -1154,6 +1155,45 @@ def payload(
     data["installation"] = {"id": installation_id, "node_id": "x"}
     data.update(top)
     return fresh(data)
+
+
+def push_event(
+    clone_url: Path | str, after: str, full_name: str = "octo/widgets", **top: Any
+) -> dict[str, Any]:
+    """A push of `after` to main (recorded payload, fresh)."""
+    return payload(
+        "push/payload.json", full_name, clone_url, ref="refs/heads/main", after=after, deleted=False, **top
+    )
+
+
+def post_webhook(url: str, event: str, body: dict[str, Any] | bytes, delivery: str) -> httpx.Response:
+    """POST a delivery signed with the App's secret, as GitHub sends it."""
+    from webhooks.app import signature
+
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    headers = {
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": delivery,
+        "X-Hub-Signature-256": signature(SECRET, raw),
+        "Content-Type": "application/json",
+    }
+    return httpx.post(f"{url}/webhook", content=raw, headers=headers, timeout=30)
+
+
+def drain(huey: Any, timeout: float = 300) -> None:
+    """Run queued and scheduled tasks in this process through Huey until nothing is left."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        task = huey.dequeue()
+        if task is not None:
+            huey.execute(task)
+            continue
+        for due in huey.read_schedule(huey._get_timestamp()):
+            huey.enqueue(due)
+        if huey.pending_count() == 0 and huey.scheduled_count() == 0:
+            return
+        time.sleep(0.05)
+    raise AssertionError("queue did not drain")
 
 
 def fresh(data: dict[str, Any], at: float | None = None) -> dict[str, Any]:

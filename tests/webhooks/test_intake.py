@@ -13,7 +13,7 @@ import httpx
 from repairbot.config import Settings
 from repairbot.jobs.queue import build_queue
 from tests.support import latency
-from tests.support.github_server import SECRET, LiveServer, payload
+from tests.support.github_server import SECRET, LiveServer, push_event
 from tests.support.latency import slow_postgres
 from webhooks.app import create_app, signature
 from webhooks.intake import Journal, body_hash, decide, delivery_for, run_id_for
@@ -22,15 +22,7 @@ REPO = "octo/widgets"
 
 
 def _push(tmp_path: Path, n: int) -> bytes:
-    body = payload(
-        "push/payload.json",
-        REPO,
-        tmp_path / "remote.git",
-        ref="refs/heads/main",
-        after=f"{n:040x}",
-        deleted=False,
-    )
-    return json.dumps(body).encode()
+    return json.dumps(push_event(tmp_path / "remote.git", f"{n:040x}", REPO)).encode()
 
 
 def test_a_journaled_delivery_is_recorded_by_the_next_process(
