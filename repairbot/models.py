@@ -18,6 +18,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Literal, Protocol, Self
 
+from repairbot.paths import read_inside
+
 Outcome = Literal["passed", "failed", "error", "skipped", "timeout", "crashed"]
 RepairKind = Literal["code", "test", "none"]
 VerdictStatus = Literal[
@@ -244,9 +246,7 @@ class Snapshot:
     def read(self, path: str) -> bytes:
         if path in self.changed:
             return self.changed[path]
-        from repairbot.paths import read_inside  # paths from test node ids: a test can forge them
-
-        return read_inside(self.root, path)
+        return read_inside(self.root, path)  # paths from test node ids: a test can forge them
 
     def with_files(self, files: Mapping[str, bytes]) -> Snapshot:
         return Snapshot(self.root, {**self.changed, **files})
