@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from repairbot.errors import BadInput
+from repairbot.paths import write_inside
 
 Case = dict[str, Any]
 
@@ -101,7 +102,5 @@ def _git(root: Path, *args: str) -> str:
 
 def _write(root: Path, files: Mapping[str, str | bytes]) -> None:
     for rel, content in files.items():
-        target = root / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # Bytes as given: CRLF lines stay CRLF.
-        target.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+        # Bytes as given: CRLF lines stay CRLF. The path is the case file's: checked under the tree.
+        write_inside(root, rel, content.encode("utf-8") if isinstance(content, str) else content)

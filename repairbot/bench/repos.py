@@ -37,6 +37,7 @@ from typing import Any, Protocol
 
 from repairbot.errors import BadInput, EnvironmentProblem, RepairbotError
 from repairbot.models import Job, Location, Report
+from repairbot.paths import remove_inside, write_inside
 
 MIRRORS_ENV = "REPAIRBOT_MIRRORS"
 CACHE_ENV = "REPAIRBOT_BENCH_CACHE"
@@ -249,12 +250,10 @@ def overlay(tree: Path, commit: str, paths: Sequence[str]) -> None:
     """Files of `paths` as they are at `commit` (deleted there: deleted here)."""
     for rel in paths:
         data = file_at(tree, commit, rel)
-        target = tree / rel
-        if data is None:
-            target.unlink(missing_ok=True)
+        if data is None:  # the repository's paths: a symlinked directory in it must not carry a write out
+            remove_inside(tree, rel)
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+        write_inside(tree, rel, data)
 
 
 # ------------------------------------------------------------------------------------------------ virtualenvs
