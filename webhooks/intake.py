@@ -209,13 +209,13 @@ class Journal:
         found = 0
         while pos < len(data):
             end = data.find(b"\n", pos)
-            head: Any = None
             try:
-                head = json.loads(data[pos:end]) if end >= 0 else None
-                size = int(head["bytes"]) if isinstance(head, dict) else -1
-            except (ValueError, KeyError, TypeError):
+                head: Any = json.loads(data[pos:end]) if end >= 0 else None
+                size = int(head["bytes"])
+                delivery, event = str(head["delivery"]), str(head["event"])
+            except (ValueError, KeyError, TypeError):  # TypeError: no header (None) or not an object
                 size = -1
-            if head is None or size < 0 or end + 1 + size > len(data):
+            if size < 0 or end + 1 + size > len(data):
                 log.warning("journal %s: record cut short at byte %d (a crash while writing)", segment, pos)
                 break
             body = data[end + 1 : end + 1 + size]
@@ -223,7 +223,7 @@ class Journal:
             with self._lock:
                 self._outstanding[segment] = self._outstanding.get(segment, 0) + 1
             found += 1
-            yield segment, str(head["delivery"]), str(head["event"]), body
+            yield segment, delivery, event, body
         if not found:
             segment.unlink(missing_ok=True)
 

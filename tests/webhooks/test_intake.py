@@ -78,3 +78,18 @@ def test_a_hung_database_gets_acknowledged_deliveries_once_it_answers(
     store = build_queue(make_settings(database_url=postgres_url)).store
     run = store.get_run(answer.json()["job"])
     assert run is not None and run.status == "queued"
+
+
+def test_a_damaged_journal_record_ends_its_segment_without_stopping_the_start(tmp_path: Path) -> None:
+    """A header that is not the journal's own (no delivery id, not an object) is read as the end of what a
+    dead process left, as a torn record is: the records before it are recorded, the server starts."""
+    root = tmp_path / "journal"
+    dead = Journal(root)
+    dead.append("kept", "push", b"{}")
+    dead.close()
+    (segment,) = dead.dir.glob("journal-*.log")
+    with segment.open("ab") as fh:
+        fh.write(json.dumps({"event": "push", "bytes": 2}).encode() + b"\n{}")  # no delivery id
+        fh.write(b"[1, 2]\n")
+    found = [(delivery, event) for _, delivery, event, _ in Journal(root).leftovers()]
+    assert found == [("kept", "push")]
