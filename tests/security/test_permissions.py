@@ -95,7 +95,9 @@ def test_a_maintainers_fix_command_approves_the_head_it_saw(app_world: AppWorld)
     assert (run.status, run.outcome) == ("succeeded", "review_posted"), (run.outcome, run.error, run.detail)
     assert w.ran_code_of(run.id)
     (review,) = w.github.state.reviews[(REPO, 5)]
-    assert "```suggestion\n    return x <= hi\n```" in review["comments"][0]["body"]
+    (comment,) = w.github.review_comments(REPO, 5)
+    assert comment["pull_request_review_id"] == review["id"]
+    assert "```suggestion\n    return x <= hi\n```" in comment["body"]
 
 
 def test_a_push_after_the_approval_does_not_ride_on_it(app_world: AppWorld) -> None:
