@@ -365,11 +365,10 @@ def cmd_coverage(ns: argparse.Namespace) -> None:
 
 # Donor heuristics that were added after a QuixBugs miss, each turned off on its own: the corpus says whether
 # it earns its place (more real fixes made, or made with a better rank) or not.
-ABLATIONS = ("no-partners", "no-member-first")
+ABLATIONS = ("no-partners",)
 # The hole kinds each heuristic orders (only the rules with such holes can make a different fix without it).
 ABLATION_HOLES = {
     "no-partners": ("name", "arg", "index", "expr", "cond", "stmt"),
-    "no-member-first": ("stmt",),
 }
 
 
@@ -386,8 +385,6 @@ def apply_ablation(variant: str) -> None:
             return names
 
         donors.value_names = value_names  # type: ignore[assignment]
-    elif variant == "no-member-first":
-        donors.collection_order = lambda n: (n.distance, -n.count)  # type: ignore[assignment]
     elif variant != "baseline":
         die(f"unknown ablation {variant!r} (known: {', '.join(ABLATIONS)})")
 

@@ -158,8 +158,8 @@ def guard_order(n: NameInfo) -> tuple[object, ...]:
 
 
 def collection_order(n: NameInfo) -> tuple[object, ...]:
-    """Collections to add a missing update to: membership-tested ones first (`seen.add(x)`)."""
-    return ("member" not in n.types, n.distance, -n.count)
+    """Collections to add a missing update to: the nearest, then the most used."""
+    return (n.distance, -n.count)
 
 
 def _conditions(names: Sequence[NameInfo]) -> list[str]:
