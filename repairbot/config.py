@@ -185,6 +185,14 @@ class RepoConfig(BaseModel):
     # Where the Action runs the tests (its `sandbox` input overrides this). The App ignores the key: its
     # operator chooses where a server runs other people's code, never a repository.
     sandbox: Literal["docker", "local"] | None = None
+    # Pull requests only for patches assessed at least this confident; below it the patch is posted as a
+    # comment (push: on the commit; issue: on the issue) for a person to judge.
+    min_confidence: Literal["low", "medium", "high"] = "high"
+
+    def opens_pr(self, confidence: str | None) -> bool:
+        """Is a patch of this confidence proposed as a pull request? (Not assessed counts as medium.)"""
+        levels = {"low": 0, "medium": 1, "high": 2}
+        return levels.get(confidence or "medium", 1) >= levels[self.min_confidence]
 
     @field_validator("test_command", mode="before")
     @classmethod

@@ -264,6 +264,60 @@ class Verdict:
     detail: str = ""
 
 
+Confidence = Literal["high", "medium", "low"]
+CONFIDENCE_RANK: Mapping[str, int] = {"low": 0, "medium": 1, "high": 2}
+CheckStatus = Literal["ok", "warning", "failed", "skipped"]
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One check of a patch's assessment and what it found."""
+
+    name: str  # "anti-patterns", "failing tests", "passing tests", "generated inputs", "alternatives", ...
+    status: CheckStatus
+    summary: str  # one sentence
+    examples: tuple[str, ...] = ()  # inputs with what the original and the patched code did
+
+    def to_json(self) -> dict[str, object]:
+        return {"name": self.name, "status": self.status, "summary": self.summary,
+                "examples": list(self.examples)}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Disagreement:
+    """Two plausible patches behave differently on one input: the tests do not decide between them."""
+
+    other: int  # index of the other patch in the report's `patches`
+    function: str  # "path::qualname"
+    input: str  # the arguments, as repr
+    this: str  # what this patch's code did ("return: 3", "raise: KeyError")
+    that: str  # what the other patch's code did
+
+    def to_json(self) -> dict[str, object]:
+        return {"other": self.other, "function": self.function, "input": self.input,
+                "this": self.this, "that": self.that}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """How far a plausible patch is to be trusted: a confidence with its reasons, and the checks behind it."""
+
+    confidence: Confidence
+    reasons: tuple[str, ...]  # why not higher (or, for high, what earned it)
+    checks: tuple[Check, ...] = ()
+    anti_patterns: tuple[str, ...] = ()  # ids of the anti-patterns the patch shows
+    disagreements: tuple[Disagreement, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "confidence": self.confidence,
+            "reasons": list(self.reasons),
+            "checks": [c.to_json() for c in self.checks],
+            "anti_patterns": list(self.anti_patterns),
+            "disagreements": [d.to_json() for d in self.disagreements],
+        }
+
+
 @dataclass(frozen=True, slots=True)
 class Patch:
     diff: str
@@ -276,6 +330,11 @@ class Patch:
     description: str = ""
     evidence: str = ""
     added_tests: tuple[str, ...] = ()  # node ids of regression tests added with a code fix
+    assessment: Assessment | None = None  # None: not assessed (a report made outside the pipeline)
+
+    @property
+    def confidence(self) -> Confidence | None:
+        return self.assessment.confidence if self.assessment is not None else None
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -289,6 +348,8 @@ class Patch:
             "description": self.description,
             "evidence": self.evidence,
             "added_tests": list(self.added_tests),
+            "confidence": self.confidence,
+            "assessment": self.assessment.to_json() if self.assessment is not None else None,
         }
 
 
@@ -371,7 +432,43 @@ class Report:
             "obsolete_tests": list(self.obsolete_tests),
             "base": self.base,
             "newly_failing": None if self.newly_failing is None else list(self.newly_failing),
+            "confidence": self.patches[0].confidence if self.patches else None,
         }
+
+
+# ---------------------------------------------------------------------------------------------- assessment
+
+# Runs node ids on the original tree with `files` written over it, in the job's sandbox; returns the run and
+# the tree it ran in (a behaviour probe leaves its records there). The label names the tree.
+BehaviourRun = Callable[[str, Mapping[str, bytes], Sequence[str]], tuple[TestRun, Path]]
+
+
+@dataclass(frozen=True, slots=True)
+class PlausibleFix:
+    patch: Patch
+    files: Mapping[str, bytes]  # every file the patch changes (path -> patched bytes)
+
+
+@dataclass(frozen=True, slots=True)
+class Exploration:
+    """How far the search went past its first plausible patch (alternatives are evidence too)."""
+
+    validated_after_first: int = 0  # candidates validated after the first plausible one
+    exhausted: bool = False  # every generated candidate was validated
+    cut_by_budget: bool = False  # the budget ended the search before its alternatives window did
+
+
+@dataclass(frozen=True, slots=True)
+class AssessmentRequest:
+    """What the assessment stage judges: the plausible patches of one job, best first."""
+
+    root: Path  # the original tree (never written)
+    fixes: tuple[PlausibleFix, ...]
+    baseline: TestRun  # the suite on the original tree, with per-test coverage when it was available
+    test_files: tuple[str, ...]
+    exploration: Exploration = Exploration()
+    run: BehaviourRun | None = None  # None: no behaviour checks (the test command is not pytest)
+    deadline: float = math.inf  # time.monotonic() by which the assessment must be done
 
 
 # ------------------------------------------------------------------------------------------- co-evolution

@@ -20,16 +20,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from repairbot import coevolve, localize, plugins, report, reproduce
+from repairbot import assess, coevolve, localize, plugins, report, reproduce
 from repairbot.errors import BadInput, FailingAtBase, NothingToRepair, RepairbotError
 from repairbot.models import (
+    Assessment,
+    AssessmentRequest,
     Budget,
     Candidate,
     ChangeAnalysis,
+    Exploration,
     GenerationContext,
     Job,
     Location,
     Patch,
+    PlausibleFix,
     Predictor,
     Report,
     RoundRecord,
@@ -58,6 +62,17 @@ GENERATION_SHARE = 0.15  # at most this share of the remaining budget goes to ge
 LARGE_SUITE_FILES = 40
 FOCUS_FILES = 40  # test files measured with coverage besides the failing tests' own
 
+# After the first plausible patch the search goes on a while: another plausible patch that behaves differently
+# is evidence that the tests do not decide, and the assessment may prefer it to the first.
+ALTERNATIVES_PLAUSIBLE = 6  # stop once this many plausible patches are in
+ALTERNATIVES_VALIDATED = 60  # or this many candidates were validated after the first plausible one
+# or, once the assessment's minimum of candidates is validated, this long after the first plausible one (or
+# half the time it took to find it, whichever is longer)
+ALTERNATIVES_MIN_S = 5.0
+ALTERNATIVES_SHARE = 0.5
+PROBE_PER_TEST_S = 60.0  # per-test limit of the assessment's probe runs
+ASSESSMENT_RESERVE = 0.2  # of the budget (at most 20 s, at least 6 s) is kept for assessing the patches
+
 
 @dataclass
 class _Tally:
@@ -67,6 +82,8 @@ class _Tally:
     first_plausible_s: float | None = None
     plausible: list[tuple[Verdict, dict[str, bytes]]] = field(default_factory=list)
     rounds: list[RoundRecord] = field(default_factory=list)
+    exhausted: bool = False  # the last round validated every candidate it generated
+    cut_by_budget: bool = False
 
 
 def repair(job: Job, progress: Progress | None = None) -> Report:
@@ -436,7 +453,9 @@ class _Repair:
 
         def stop() -> bool:
             t = self.tally
-            return bool(t.plausible) or self.left() <= 0 or t.validated >= self.job.max_candidates
+            if self.left() <= 0 or t.validated >= self.job.max_candidates:
+                return True
+            return bool(t.plausible) and self.alternatives_done()
 
         for verdict in validator.stream(snapshot, candidates, stop):
             if verdict.status in ("duplicate", "syntax", "error"):
@@ -464,6 +483,8 @@ class _Repair:
                     best_partial = verdict
             if validated % 10 == 0:
                 self.say(f"round {round_no}: validated {validated} candidate(s), {self.left():.0f}s left")
+        self.tally.exhausted = not stop()
+        self.tally.cut_by_budget = bool(self.tally.plausible) and self.left() <= self.assessment_reserve()
         base_fixed = tuple(sorted({n for v in feedback for n in v.fixed}))
         record = RoundRecord(round_no, base_fixed, self.tally.generated, validated, plausible, partial, 0.0)
         return best_partial, record
@@ -487,6 +508,24 @@ class _Repair:
         )
         detail = "not confirmed: " + ", ".join(flips)
         return replace(verdict, status="failed", suite_passed=False, detail=detail)
+
+    def assessment_reserve(self) -> float:
+        return min(20.0, max(6.0, ASSESSMENT_RESERVE * self.job.budget_s))
+
+    def alternatives_done(self) -> bool:
+        """The search for alternatives to the first plausible patch is over (see ALTERNATIVES_*)."""
+        t = self.tally
+        if t.first_plausible_s is None or t.first_plausible_at is None:
+            return False
+        after = t.validated - t.first_plausible_at - 1
+        window = max(ALTERNATIVES_MIN_S, ALTERNATIVES_SHARE * t.first_plausible_s)
+        late = time.monotonic() - self.started >= t.first_plausible_s + window
+        return (
+            len(t.plausible) >= ALTERNATIVES_PLAUSIBLE
+            or after >= ALTERNATIVES_VALIDATED
+            or (after >= assess.MIN_EXPLORED and late)
+            or self.left() <= self.assessment_reserve()
+        )
 
     def generator_names(self, failing: Iterable[str]) -> list[str]:
         """Which generators may answer: an obsolete test is never fixed by undoing the change in the code."""
@@ -559,7 +598,7 @@ class _Repair:
         base = self.workspace.base
         made = [(report.patch_of(v, files, base), files, self.ordinal.get(id(v.candidate), 1 << 30))
                 for v, files in self.tally.plausible]  # fmt: skip
-        ranked = report.rank(made, self.job.prefer)
+        ranked = self.assessed(report.rank(made, self.job.prefer))
         if ranked and ranked[0][0].kind == "code":
             ranked[0] = self.with_regression_test(*ranked[0], notes)
         patches = [p for p, _ in ranked]
@@ -592,6 +631,44 @@ class _Repair:
             if t in passed or ("::" not in t and any(p.startswith(t + "::") for p in passed))
         )  # fmt: skip
 
+    # -- stage: assess -------------------------------------------------------------------------------------
+    def assessed(self, ranked: list[tuple[Patch, dict[str, bytes]]]) -> list[tuple[Patch, dict[str, bytes]]]:
+        """The plausible patches with their assessments, re-ranked by them (anti-patterns last)."""
+        if not ranked:
+            return ranked
+        t = self.tally
+        after = 0 if t.first_plausible_at is None else t.validated - t.first_plausible_at - 1
+        self.say(f"assessing {len(ranked)} plausible patch(es)")
+        request = AssessmentRequest(
+            root=self.workspace.base,
+            fixes=tuple(PlausibleFix(p, f) for p, f in ranked),
+            baseline=self.first_run,
+            test_files=self.files.tests,
+            exploration=Exploration(after, t.exhausted, t.cut_by_budget),
+            run=self.behaviour_run if self.command.pytest_args is not None else None,
+            deadline=self.deadline,
+        )
+        started = time.monotonic()
+        judged = assess.assess(request)
+        self.say(f"assessed in {time.monotonic() - started:.1f}s: " + ", ".join(a.confidence for a in judged))
+        with_assessment = [(replace(p, assessment=a), f) for (p, f), a in zip(ranked, judged, strict=True)]
+        reranked = report.rank_assessed(with_assessment)
+        position = {id(p.assessment): k for k, (p, _) in enumerate(reranked)}
+        old_to_new = [position[id(a)] for a in judged]
+        return [(replace(p, assessment=_renumbered(p.assessment, old_to_new)), f) for p, f in reranked]
+
+    def behaviour_run(
+        self, label: str, files: Mapping[str, bytes], tests: Sequence[str]
+    ) -> tuple[TestRun, Path]:
+        """A run of `tests` on the original tree with `files` over it (the assessment's behaviour probe)."""
+        tree = self.workspace.tree(label, files)
+        # The probe's own test generates and runs inputs for up to 15 s after importing Hypothesis, and each
+        # observed call runs twice: the candidates' tight per-test limit does not fit it.
+        per_test = max(self.job.per_test_timeout_s, PROBE_PER_TEST_S)
+        spec = RunSpec(tree, tests=tuple(tests), coverage=False, timeout_s=max(5.0, min(120.0, self.left())),
+                       per_test_timeout_s=per_test)  # fmt: skip
+        return self.sandbox.run(spec), tree
+
     def with_regression_test(
         self, patch: Patch, files: dict[str, bytes], notes: list[str]
     ) -> tuple[Patch, dict[str, bytes]]:
@@ -610,6 +687,14 @@ class _Repair:
         return replace(
             report.with_files(patch, test.files, self.workspace.base), added_tests=(test.nodeid,)
         ), test.files
+
+
+def _renumbered(a: Assessment | None, old_to_new: Sequence[int]) -> Assessment | None:
+    """Disagreements name the other patch by its place in the report, which the re-ranking changed."""
+    if a is None or not a.disagreements:
+        return a
+    moved = tuple(replace(d, other=old_to_new[d.other]) for d in a.disagreements)
+    return replace(a, disagreements=moved)
 
 
 def _partial_key(v: Verdict) -> tuple[int, float]:

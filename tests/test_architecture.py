@@ -27,6 +27,7 @@ STAGES = {  # subpackage -> stage (the test runner and its sandboxes are one sta
     "reproduce": "reproduce",
     "validate": "validate",
     "report": "report",
+    "assess": "assess",
 }
 COMPOSER = {"pipeline"}
 EDGES = {"cli", "action", "bench", "config", "github", "jobs", "__main__"}

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 
 from repairbot.github.suggest import Block
 from repairbot.models import Location, Patch, Report
+from repairbot.report import assessment_markdown
 
 MAX_BODY = 60_000  # GitHub rejects bodies over 65,536 characters
 _FRAME = re.compile(r'File "([^"]+)", line (\d+)(?:, in (\S+))?')
@@ -106,6 +107,8 @@ def pr_body(
         _fence(_clip(patch.diff, 30_000), "diff"),
         "### Validation",
         "\n".join(evidence),
+        "### Confidence",
+        assessment_markdown(report),
         "### Tests updated or added",
         _test_changes(patch),
         "### Code or test?",
@@ -165,7 +168,11 @@ def review_body(
             _fence(blocks_diff(rest), "diff"),
         ]
     if report.patches:
-        parts += [_validation(report.patches[0]), _judgement(report, report.patches[0])]
+        parts += [
+            _validation(report.patches[0]),
+            _judgement(report, report.patches[0]),
+            assessment_markdown(report),
+        ]
     parts.append(mark or marker("review", sha))
     return _clip("\n\n".join(parts), MAX_BODY)
 
@@ -232,10 +239,30 @@ def outdated_comment(body: str, sha: str, reason: str, mark: str) -> str:
     )
 
 
+def patch_comment(report: Report, min_confidence: str, where: str) -> str:
+    """A plausible patch below the repository's `min_confidence`: posted for a person to judge, not a PR."""
+    patch = report.patches[0]
+    parts = [
+        f"repairbot found a patch that makes the failing tests pass ({where}), but its confidence is "
+        f"**{patch.confidence or 'not assessed'}**, below this repository's "
+        f"`min_confidence: {min_confidence}`, so it is posted here as a suggestion, not as a pull request.",
+        "### What failed",
+        _tests(report.failing_tests),
+        "### The suggested patch",
+        _fence(_clip(patch.diff, 30_000), "diff"),
+        "### Confidence",
+        assessment_markdown(report),
+        _judgement(report, patch),
+    ]
+    return _clip("\n\n".join(parts), MAX_BODY)
+
+
 def check_summary(report: Report | None, outcome: str, link: str | None = None) -> str:
     parts = [outcome]
     if report is not None and report.failing_tests:
         parts += ["Failing tests:", _tests(report.failing_tests)]
+    if report is not None and report.patches:
+        parts.append(assessment_markdown(report))
     if link:
         parts.append(f"See {link}")
     return _clip("\n\n".join(parts), MAX_BODY)

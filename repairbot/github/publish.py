@@ -121,6 +121,15 @@ def comment_issue(repo: Repository, number: int, body: str, mark: str) -> str:
     return str(issue.create_comment(f"{body}\n\n{mark}").html_url)
 
 
+def comment_commit(repo: Repository, sha: str, body: str, mark: str) -> str:
+    """A comment on a commit, once per marker; returns its html_url."""
+    commit = repo.get_commit(sha)
+    for comment in commit.get_comments():
+        if mark in (comment.body or ""):
+            return str(comment.html_url)
+    return str(commit.create_comment(f"{body}\n\n{mark}").html_url)
+
+
 def post_review(
     pr: PullRequest, sha: str, body: str, comments: list[dict[str, object]], mark: str
 ) -> str | None:

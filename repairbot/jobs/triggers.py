@@ -195,6 +195,15 @@ def push_job(ctx: Context) -> Outcome:
         return Outcome("succeeded", "not_fixed", {"patch": patch.diff})
 
     fp = publish.push_fingerprint(branch, report.failing_tests)
+    if not cfg.opens_pr(patch.confidence):
+        body = messages.patch_comment(report, cfg.min_confidence, f"push to `{branch}`")
+        url = publish.comment_commit(repo, sha, body, messages.marker("suggestion", fp))
+        summary = messages.check_summary(report, "A plausible patch is posted as a commit comment.", url)
+        publish.finish_check(
+            check, "failure", f"Tests fail; patch suggested (confidence {patch.confidence})", summary
+        )
+        fields = {"comment_url": url, "patch": patch.diff, "detail": f"confidence {patch.confidence}"}
+        return Outcome("succeeded", "patch_commented", fields)
     pr_branch = f"{publish.BRANCH_PREFIX}{fp}"
     title = messages.pr_title(report)
     body = messages.pr_body(report, trigger=f"push to `{branch}`", sha=sha, fingerprint=fp)
@@ -310,6 +319,11 @@ def issue_job(ctx: Context) -> Outcome:
         url = publish.comment_issue(repo, number, body, mark)
         return Outcome("succeeded", "not_fixed", {"comment_url": url})
     patch = report.patches[0]
+    if not cfg.opens_pr(patch.confidence):
+        body = messages.patch_comment(report, cfg.min_confidence, f"issue #{number}")
+        url = publish.comment_issue(repo, number, body, mark)
+        fields = {"comment_url": url, "patch": patch.diff, "detail": f"confidence {patch.confidence}"}
+        return Outcome("succeeded", "patch_commented", fields)
     fp = f"issue-{number}"
     title = messages.pr_title(report, issue=number)
     body = messages.pr_body(report, trigger=f"issue #{number}", sha=sha, fingerprint=fp, issue=number)
@@ -491,12 +505,14 @@ def review_comment_job(ctx: Context) -> Outcome:
         except OSError:
             original = ""
         suggestion = thread_suggestion(diff, path, first, last, original)
+        confidence = f" Confidence: **{report.patches[0].confidence or 'not assessed'}**."
         if suggestion is not None:
-            body = f"repairbot's validated repair for these lines (the whole suite passes):\n\n{suggestion}"
+            body = (f"repairbot's validated repair for these lines (the whole suite passes).{confidence}"
+                    f"\n\n{suggestion}")  # fmt: skip
         else:
             body = (
                 "repairbot's validated repair changes lines outside this thread, so it cannot be a "
-                f"suggestion here:\n\n```diff\n{diff.rstrip()}\n```"
+                f"suggestion here.{confidence}\n\n```diff\n{diff.rstrip()}\n```"
             )
         outcome = "replied"
     url = publish.reply_in_thread(pr, root_id, body, mark)

@@ -57,5 +57,17 @@ def rank(
     return [(p, f) for p, f, _ in ordered[: MAX_PLAUSIBLE + 1]]
 
 
+def rank_assessed(ranked: Sequence[tuple[Patch, dict[str, bytes]]]) -> list[tuple[Patch, dict[str, bytes]]]:
+    """Assessed patches: a patch with an anti-pattern after every patch without one, then by confidence; the
+    order of `ranked` breaks ties."""
+    levels = {"high": 0, "medium": 1, "low": 2, None: 1}
+
+    def key(pf: tuple[Patch, dict[str, bytes]]) -> tuple[bool, bool, int]:
+        a = pf[0].assessment
+        return (not pf[0].suite_passed, bool(a is not None and a.anti_patterns), levels[pf[0].confidence])
+
+    return sorted(ranked, key=key)
+
+
 def _diff_size(diff: str) -> int:
     return sum(1 for line in diff.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---")))

@@ -33,6 +33,13 @@ def terminal_summary(report: Report) -> str:
         lines.append(f"fixed: {what} by {p.generator}{rule} ({files} file(s), +{added} -{removed}){green}")
         if p.description:
             lines.append(f"  {p.description}")
+        if p.assessment is not None:
+            lines.append(f"confidence: {p.assessment.confidence}")
+            for reason in p.assessment.reasons if p.assessment.confidence != "high" else ():
+                lines.append(f"  - {reason}")
+            for d in p.assessment.disagreements[:3]:
+                lines.append(f"  patch #{d.other + 1} disagrees on `{_short(d.function)}({d.input})`: "
+                             f"this patch {d.this}, #{d.other + 1} {d.that}")  # fmt: skip
     elif report.status == "not_fixed":
         lines.append("no validated patch found within the budget")
     else:
@@ -53,6 +60,46 @@ def terminal_summary(report: Report) -> str:
     return "\n".join(x for x in lines if x)
 
 
+def _short(function: str) -> str:
+    return function.split("::", 1)[-1]
+
+
+_STATUS = {"ok": "passed", "warning": "warning", "failed": "FAILED", "skipped": "not run"}
+_EXPLAINED = {
+    "high": "every check passed",
+    "medium": "plausible, but the checks leave doubts: review it as a suggestion",
+    "low": "the checks found signs of an overfitting patch: treat it as a hint, not a fix",
+}
+
+
+def assessment_markdown(report: Report, index: int = 0) -> str:
+    """The confidence of `report.patches[index]`, its reasons, the checks and the inputs on which other
+    plausible patches disagree (for PR bodies, reviews, comments and job summaries)."""
+    a = report.patches[index].assessment if report.patches else None
+    if a is None:
+        return "**Confidence: not assessed.**"
+    out = [f"**Confidence: {a.confidence}** ({_EXPLAINED[a.confidence]})."]
+    if a.confidence != "high":
+        out.append("\n".join(f"- {r}" for r in a.reasons))
+    if a.checks:
+        rows = ["| check | result | what it found |", "|---|---|---|"]
+        for c in a.checks:
+            found = c.summary.replace("|", "\\|")
+            if c.examples:
+                found += "<br>" + "<br>".join(e.replace("|", "\\|") for e in c.examples[:3])
+            rows.append(f"| {c.name} | {_STATUS[c.status]} | {found} |")
+        out.append("\n".join(rows))
+    if a.disagreements:
+        lines = ["Plausible patches that disagree (the tests do not decide; you do):"]
+        for d in a.disagreements[:5]:
+            other = report.patches[d.other] if d.other < len(report.patches) else None
+            what = f" ({other.description})" if other is not None and other.description else ""
+            call = f"`{_short(d.function)}({d.input})`"
+            lines.append(f"- {call}: this patch {d.this}; patch #{d.other + 1}{what} {d.that}")
+        out.append("\n".join(lines))
+    return "\n\n".join(out)
+
+
 def markdown_summary(report: Report) -> str:
     """For PR bodies, comments and job summaries."""
     out = []
@@ -68,6 +115,7 @@ def markdown_summary(report: Report) -> str:
         out.append(f"\n```diff\n{p.diff}```")
         out.append("\nValidation: " + ("the whole test suite passes with this patch." if p.suite_passed
                                          else "the failing tests pass with this patch."))  # fmt: skip
+        out.append("\n" + assessment_markdown(report))
     else:
         out.append("**repairbot could not find a validated patch.**" if report.status == "not_fixed"
                    else f"**repairbot failed:** {report.error}")  # fmt: skip

@@ -41,7 +41,7 @@ REPO = "octo/widgets"
 BUGGY = {
     "lib.py": "def within(x, hi):\n    return x < hi\n",
     "test_lib.py": "from lib import within\n\n\ndef test_edge():\n    assert within(3, 3)\n\n\n"
-    "def test_inside():\n    assert within(1, 3)\n",
+    "def test_inside():\n    assert within(1, 3)\n\n\ndef test_outside():\n    assert not within(5, 3)\n",
 }
 FIXED_LINE = "    return x <= hi\n"
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,6 +122,7 @@ def test_push_with_failing_tests_ends_in_a_pr_and_redelivery_opens_nothing(world
     pulls = world.github.pulls(REPO)
     assert len(pulls) == 1
     pr = pulls[0]
+    assert "**Confidence: high**" in pr["body"]
     assert pr["head"]["ref"].startswith("repairbot/") and pr["base"]["ref"] == "main"
     body = pr["body"]
     for needle in (
@@ -214,6 +215,53 @@ def test_repo_config_limits_open_prs(world: World) -> None:
     assert world.github.pulls(REPO) == []
     (check,) = world.github.state.check_runs.values()
     assert "max_open_prs" in check["output"]["summary"] and "x <= hi" in check["output"]["summary"]
+
+
+# The only patches that make this test pass swallow the exception (`__exit__` returning True) or delete the
+# `raise`: plausible, and exactly what the assessment rates low.
+SWALLOW = {
+    "lib.py": "class Guard:\n    def __enter__(self):\n        return self\n\n"
+    "    def __exit__(self, *exc):\n        return False\n\n\n"
+    "def risky():\n    with Guard():\n        raise ValueError('boom')\n    return 'done'\n",
+    "test_lib.py": "from lib import risky\n\n\ndef test_risky():\n    assert risky() == 'done'\n",
+}
+
+
+def test_a_low_confidence_patch_is_a_commit_comment_not_a_pr(
+    tmp_path: Path, github: GitHubServer, make_settings: Callable[..., Settings]
+) -> None:
+    for w in _world(tmp_path, github, make_settings(), SWALLOW):
+        job = w.post("push", w.push_payload(), "low-1").json()["job"]
+        w.drain()
+        run = w.run(job)
+        assert (run.status, run.outcome) == ("succeeded", "patch_commented"), run.error
+        assert github.pulls(REPO) == []
+        (comment,) = github.state.commit_comments[REPO]
+        assert comment["commit_id"] == w.sha
+        assert "**Confidence: low**" in comment["body"] and "min_confidence: high" in comment["body"]
+        assert "```diff" in comment["body"] and "swallows exceptions" in comment["body"]
+        (check,) = github.state.check_runs.values()
+        assert (
+            "confidence low" in check["output"]["title"] and "Confidence: low" in check["output"]["summary"]
+        )
+        # A redelivery finds the comment instead of posting it again.
+        again = w.post("push", w.push_payload(), "low-2").json()["job"]
+        w.drain()
+        assert w.run(again).outcome == "patch_commented"
+        assert len(github.state.commit_comments[REPO]) == 1
+
+
+def test_min_confidence_low_opens_the_pr_with_its_confidence(
+    tmp_path: Path, github: GitHubServer, make_settings: Callable[..., Settings]
+) -> None:
+    files = {**SWALLOW, ".github/repairbot.yml": "min_confidence: low\n"}
+    for w in _world(tmp_path, github, make_settings(), files):
+        job = w.post("push", w.push_payload(), "low-pr").json()["job"]
+        w.drain()
+        run = w.run(job)
+        assert (run.status, run.outcome) == ("succeeded", "pr_opened"), run.error
+        (pr,) = github.pulls(REPO)
+        assert "### Confidence" in pr["body"] and "**Confidence: low**" in pr["body"]
 
 
 def test_github_errors_are_retried_with_backoff(world: World) -> None:

@@ -707,6 +707,9 @@ class GitHubServer:
                 "commit": {"message": ""},
             }
         m = re.fullmatch(r"/commits/([0-9a-f]{7,40})/comments", rest)
+        if m and method == "GET":
+            found = [c for c in self.state.commit_comments.get(full, []) if c["commit_id"] == m.group(1)]
+            return 200, paginate(f"{self.url}/repos/{full}/commits/{m.group(1)}/comments", query, found)
         if m and method == "POST":
             cid = self._new_id()
             comment = {
