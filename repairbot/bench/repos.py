@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from repairbot.bench.rows import confidence_line
 from repairbot.errors import BadInput, EnvironmentProblem, RepairbotError
 from repairbot.models import Job, Location, Report
 from repairbot.paths import remove_inside, write_inside
@@ -485,6 +486,8 @@ class RepoResult:
     generator: str | None = None
     error: str | None = None
     failing_found: bool = False  # the report's failing tests include the case's
+    confidence: str | None = None  # the assessment of the chosen patch
+    diff: str = ""  # the chosen patch (in the JSON rows, for inspection)
 
 
 def run_repo_case(
@@ -543,6 +546,8 @@ def run_repo_case(
                 generator=best.generator if best else None,
                 error=report.error,
                 failing_found=set(case.failing_tests) <= set(report.failing_tests),
+                confidence=best.confidence if best and plausible else None,
+                diff=best.diff if best else "",
             )
     except RepairbotError as err:  # materializing or installing failed
         return failed(err)
@@ -584,6 +589,7 @@ def summary_lines(results: Sequence[RepoResult], total_s: float) -> list[str]:
     causes = Counter(error_cause(r.error or "") for r in results if r.env_error)
     if causes:
         lines.append("env errors by cause: " + "; ".join(f"{c}× {k}" for k, c in causes.most_common()))
+    lines.append(confidence_line(results))
     return lines
 
 
@@ -595,7 +601,7 @@ def _row(res: RepoResult) -> str:
     npc = "-" if res.npc is None else str(res.npc)
     detail = res.rule or res.error or ""
     head = f"{res.id:<44} {status:<10} {res.seconds:6.1f}s"
-    return f"{head} {ttf:>6} {npc:>5} {res.validated:>6} {loc:>3}  {detail}"
+    return f"{head} {ttf:>6} {npc:>5} {res.validated:>6} {loc:>3} {res.confidence or '-':<6}  {detail}"
 
 
 def default_cache() -> Path:
@@ -636,7 +642,7 @@ def run_repo_bench(
     mirrors = resolve_mirrors(mirrors)
     cache = (cache or default_cache()).resolve()
     start = time.monotonic()
-    print(f"{'case':<44} {'result':<10} {'time':>7} {'ttfp':>6} {'NPC':>5} {'valid.':>6} loc  detail",
+    print(f"{'case':<44} {'result':<10} {'time':>7} {'ttfp':>6} {'NPC':>5} {'valid.':>6} loc conf.   detail",
           flush=True)  # fmt: skip
 
     def run(case: RepoCase) -> RepoResult:

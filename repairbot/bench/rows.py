@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -34,3 +34,28 @@ def run_rows(
         if out:
             out.close()
     return results
+
+
+class Assessed(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def plausible(self) -> bool: ...
+    @property
+    def exact(self) -> bool: ...
+    @property
+    def confidence(self) -> str | None: ...
+
+
+def confidence_line(results: Sequence[Assessed]) -> str:
+    """How the assessment rated the chosen patches, and the high ones that are not the reference fix (each
+    one is either a correct alternative or a wrong claim at high confidence: inspect them)."""
+    plausible = [r for r in results if r.plausible]
+    levels = {level: [r for r in plausible if r.confidence == level] for level in ("high", "medium", "low")}
+    high_exact = sum(r.exact for r in levels["high"])
+    odd = [r.id for r in levels["high"] if not r.exact]
+    return (
+        f"confidence: high {len(levels['high'])} ({high_exact} exact), medium {len(levels['medium'])} "
+        f"({sum(r.exact for r in levels['medium'])} exact), low {len(levels['low'])} "
+        f"({sum(r.exact for r in levels['low'])} exact); high but not exact: {', '.join(odd) or 'none'}"
+    )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from repairbot.bench.cases import REQUIRED, Case, is_coevolution, load_cases, materialize
-from repairbot.bench.rows import run_rows
+from repairbot.bench.rows import confidence_line, run_rows
 from repairbot.errors import BadInput, RepairbotError
 from repairbot.models import Job
 from repairbot.parsing import normalized_key
@@ -29,6 +29,9 @@ class CaseResult:
     rule: str | None
     generator: str | None
     error: str | None = None
+    first_plausible_s: float | None = None
+    confidence: str | None = None  # the assessment of the chosen patch
+    diff: str = ""  # the chosen patch (in the JSON rows, for inspection)
 
 
 def _exact(case: Case, root: Path) -> bool:
@@ -87,6 +90,9 @@ def run_case(
             validated=report.stats.candidates_validated,
             rule=best.rule if best else None,
             generator=best.generator if best else None,
+            first_plausible_s=report.stats.first_plausible_s if fixed else None,
+            confidence=best.confidence if best else None,
+            diff=best.diff if best else "",
         )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -99,9 +105,11 @@ def summary_line(results: Sequence[CaseResult], total_s: float) -> str:
     npcs = [r.npc for r in plausible if r.npc is not None]
     npc = f"{statistics.median(npcs):g}" if npcs else "-"
     ttf = f"{statistics.median(r.seconds for r in plausible):.1f}s" if plausible else "-"
+    firsts = [r.first_plausible_s for r in plausible if r.first_plausible_s is not None]
+    ttfp = f"{statistics.median(firsts):.1f}s" if firsts else "-"
     return (
         f"summary: plausible {len(plausible)}/{n}, exact {exact}/{n}, NPC median {npc}, "
-        f"median time to fix {ttf}, total {total_s:.0f}s"
+        f"median time to fix {ttf}, median time to first plausible {ttfp}, total {total_s:.0f}s"
     )
 
 
@@ -109,7 +117,8 @@ def _row(res: CaseResult) -> str:
     status = "exact" if res.exact else "plausible" if res.plausible else "error" if res.error else "no fix"
     npc = "-" if res.npc is None else str(res.npc)
     detail = res.rule or res.error or ""
-    return f"{res.id:<40} {status:<10} {res.seconds:6.1f}s {npc:>5} {res.validated:>6}  {detail}"
+    conf = res.confidence or "-"
+    return f"{res.id:<40} {status:<10} {res.seconds:6.1f}s {npc:>5} {res.validated:>6} {conf:<6}  {detail}"
 
 
 def run_bench(
@@ -156,9 +165,10 @@ def run_bench(
         if missing:
             raise BadInput(f"{path}: case {n} ({case['id']}) lacks {', '.join(missing)}")
     start = time.monotonic()
-    print(f"{'case':<40} {'result':<10} {'time':>7} {'NPC':>5} {'valid.':>6}  rule", flush=True)
+    print(f"{'case':<40} {'result':<10} {'time':>7} {'NPC':>5} {'valid.':>6} {'conf.':<6}  rule", flush=True)
     results = run_rows(cases, lambda c: run_case(c, budget, sandbox, predictor, llm_url), jobs=jobs, row=_row,
                        json_out=json_out)  # fmt: skip
     print(summary_line(results, time.monotonic() - start), flush=True)
+    print(confidence_line(results), flush=True)
     sys.stdout.flush()
     return 0

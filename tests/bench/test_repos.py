@@ -274,6 +274,18 @@ def test_summary_lines_count_and_group_errors() -> None:
     )
     assert lines[1].startswith("by hunks: single 1/3 plausible (1 exact), multi 1/1 plausible")
     assert lines[2] == "env errors by cause: 2× no tests collected: ModuleNotFoundError"
+    # Nothing here was assessed: the plausible ones count at no level.
+    none = "confidence: high 0 (0 exact), medium 0 (0 exact), low 0 (0 exact); high but not exact: none"
+    assert lines[3] == none
+    rated = [
+        res(5, plausible=True, exact=True, confidence="high"),
+        res(6, plausible=True, confidence="high"),
+        res(7, plausible=True, confidence="low"),
+        res(8, confidence="low"),  # not plausible: not counted
+    ]
+    assert summary_lines(rated, 1.0)[-1] == (
+        "confidence: high 2 (1 exact), medium 0 (0 exact), low 1 (0 exact); high but not exact: c6"
+    )
     assert error_cause("install command `pip install -e .` exited 1 (see /x/install.log)") == (
         "install command `pip install -e .` exited …"
     )
