@@ -22,6 +22,7 @@ SANDBOX_GROUP = "repairbot.sandboxes"
 GENERATORS = {
     "rules": "repairbot.generate.rules:RulesGenerator",
     "mask": "repairbot.generate.rules:MaskGenerator",
+    "guards": "repairbot.generate.guards:GuardGenerator",
     "llm": "repairbot.generate.llm:LLMGenerator",
     "tests": "repairbot.coevolve.updaters:TestsGenerator",
 }

@@ -68,7 +68,7 @@ def test_repo_config_defaults_and_values() -> None:
     [
         ("budget: -1\n", "`budget`: Input should be greater than 0 (got -1)"),
         ("colour: blue\n", "unknown key `colour`"),
-        ("generators: [magic]\n", "unknown generator 'magic' (known: llm, mask, rules, tests"),
+        ("generators: [magic]\n", "unknown generator 'magic' (known: guards, llm, mask, rules, tests"),
         ("prefer: maybe\n", "`prefer`"),
         ("triggers: {push: perhaps}\n", "`triggers.push`"),
         ("- a\n- b\n", "must be a mapping"),
