@@ -115,19 +115,21 @@ def has_marker(bodies: Any, mark: str) -> bool:
 def comment_issue(repo: Repository, number: int, body: str, mark: str) -> str:
     """Post once per marker; returns the comment's html_url."""
     issue = repo.get_issue(number)
-    for comment in issue.get_comments():
-        if mark in (comment.body or ""):
-            return str(comment.html_url)
-    return str(issue.create_comment(f"{body}\n\n{mark}").html_url)
+    return _comment_once(issue.get_comments(), issue.create_comment, body, mark)
 
 
 def comment_commit(repo: Repository, sha: str, body: str, mark: str) -> str:
     """A comment on a commit, once per marker; returns its html_url."""
     commit = repo.get_commit(sha)
-    for comment in commit.get_comments():
+    return _comment_once(commit.get_comments(), commit.create_comment, body, mark)
+
+
+def _comment_once(existing: Any, create: Any, body: str, mark: str) -> str:
+    """A redelivered event finds its comment by the marker instead of posting it again."""
+    for comment in existing:
         if mark in (comment.body or ""):
             return str(comment.html_url)
-    return str(commit.create_comment(f"{body}\n\n{mark}").html_url)
+    return str(create(f"{body}\n\n{mark}").html_url)
 
 
 def post_review(
