@@ -17,6 +17,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,7 +82,8 @@ def main() -> int:
             print(_line("warm", result), flush=True)
             timings.setdefault("warm", []).append(_steps(result))
             # The same dependencies under an older source: the restore-keys path reinstalls repairbot only.
-            (action / "repairbot" / "_bench_marker.py").write_text(f"RUN = {n}\n")
+            # A marker never written before: an earlier invocation's cache must not hold this source.
+            (action / "repairbot" / "_bench_marker.py").write_text(f"RUN = {n!r}, {uuid.uuid4().hex!r}\n")
             result = _run(runner, Path(tmp) / "work", args.image)
             print(_line("new-source", result), flush=True)
             timings.setdefault("new-source", []).append(_steps(result))
