@@ -176,12 +176,31 @@ def _interpreter_of(script: str) -> str | None:
     return first[2:].strip().split()[0] if first.startswith("#!") else None
 
 
+# pytest options (and common plugins') whose value is the next word: a path there is the option's value, not a
+# selection (`--deselect x.py::t`, `--ignore tests/slow`, `-c setup.cfg`, `--rootdir .`).
+_VALUE_OPTIONS = frozenset(
+    {
+        "--deselect", "--ignore", "--ignore-glob", "-k", "-m", "-p", "-c", "--config-file", "--rootdir",
+        "--confcutdir", "-o", "--override-ini", "--basetemp", "--junitxml", "--junit-xml", "--import-mode",
+        "-W", "--pythonwarnings", "--tb", "--maxfail", "--durations", "--log-file", "--cov", "--cov-report",
+        "--cov-config", "-n", "--numprocesses", "--dist", "--timeout", "--doctest-glob", "--log-level", "-r",
+    }
+)  # fmt: skip
+
+
 def _split_positional(args: tuple[str, ...], workdir: Path) -> tuple[list[str], list[str]]:
-    """Options stay; existing paths are positional (replaced by a selection)."""
+    """Options (with their values) stay; existing paths are positional (replaced by a selection)."""
     options: list[str] = []
     positional: list[str] = []
+    takes_value = False
     for arg in args:
-        if not arg.startswith("-") and (workdir / arg.split("::", 1)[0]).exists():
+        if takes_value:
+            options.append(arg)
+            takes_value = False
+        elif arg.startswith("-"):
+            options.append(arg)
+            takes_value = arg in _VALUE_OPTIONS
+        elif (workdir / arg.split("::", 1)[0]).exists():
             positional.append(arg)
         else:
             options.append(arg)

@@ -170,3 +170,19 @@ def test_per_test_limits_coexist_with_sigalrm_timers_and_tests_that_use_signals(
     assert limit.outcome == "failed" and "ProjectTimeout" in limit.message, limit
     assert outcomes["test_quick"].outcome == "passed"
     assert not run.timed_out
+
+
+def test_an_option_whose_value_is_a_path_keeps_its_value(tmp_path: Path) -> None:
+    """`--deselect x.py::t` and `--ignore dir` name paths that exist: they are the options' values, not the
+    selection (the selection replaces positional paths only, or pytest gets a dangling option)."""
+    root = write_project(
+        tmp_path / "p",
+        {
+            "test_a.py": "def test_one():\n    assert True\n\ndef test_two():\n    assert False\n",
+            "slow/test_b.py": "def test_slow():\n    assert False\n",
+        },
+    )
+    command = parse_test_cmd("pytest test_a.py --deselect test_a.py::test_two --ignore slow", root=root)
+    with LocalSandbox(tmp_path / "scratch", command, parallel=1) as sb:
+        run = sb.run(RunSpec(root))
+    assert {o.nodeid: o.outcome for o in run.outcomes} == {"test_a.py::test_one": "passed"}
