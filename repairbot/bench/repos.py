@@ -21,6 +21,7 @@ import fcntl
 import glob
 import hashlib
 import json
+import logging
 import os
 import re
 import shlex
@@ -42,6 +43,8 @@ from repairbot.paths import remove_inside, write_inside
 
 MIRRORS_ENV = "REPAIRBOT_MIRRORS"
 CACHE_ENV = "REPAIRBOT_BENCH_CACHE"
+log = logging.getLogger(__name__)
+INTERNAL = "internal error:"  # a row's error when repairbot itself failed (a bug), not the case's environment
 TOP = 5  # localization is scored in the report's first TOP locations
 _INSTALL_TIMEOUT_S = 1800
 _GIT_TIMEOUT_S = 600
@@ -526,6 +529,13 @@ def run_repo_case(
                 report: Report = repair(job)
             except RepairbotError as err:
                 return failed(err)
+            except (
+                Exception
+            ) as err:  # a bug of repairbot's: this case's row says so, the other cases still run
+                log.exception("internal error on %s", case.id)
+                return RepoResult(case.id, case.repo, False, False, False, False, False,
+                                  time.monotonic() - start, None, None, 0, case.hunks,
+                                  error=f"{INTERNAL} {type(err).__name__}: {err}")  # fmt: skip
             plausible = report.status == "fixed" and bool(report.patches) and report.patches[0].suite_passed
             in_file, in_function = localization_hits(report.localization, prep.buggy, prep.reference)
             best = report.patches[0] if report.patches else None
@@ -586,6 +596,11 @@ def summary_lines(results: Sequence[RepoResult], total_s: float) -> list[str]:
             f"({sum(r.exact for r in single)} exact), multi {sum(r.plausible for r in multi)}/{len(multi)} "
             f"plausible ({sum(r.exact for r in multi)} exact)"
         )
+    internal = [r.id for r in results if (r.error or "").startswith(INTERNAL)]
+    if internal:
+        lines.append(
+            f"internal errors (repairbot's bugs, see the log) {len(internal)}/{n}: {', '.join(internal)}"
+        )
     causes = Counter(error_cause(r.error or "") for r in results if r.env_error)
     if causes:
         lines.append("env errors by cause: " + "; ".join(f"{c}× {k}" for k, c in causes.most_common()))
@@ -595,7 +610,7 @@ def summary_lines(results: Sequence[RepoResult], total_s: float) -> list[str]:
 
 def _row(res: RepoResult) -> str:
     status = ("exact" if res.exact else "plausible" if res.plausible else "env error" if res.env_error
-              else "no fix")  # fmt: skip
+              else "internal" if (res.error or "").startswith(INTERNAL) else "no fix")  # fmt: skip
     loc = ("F" if res.localized_file else "-") + ("f" if res.localized_function else "-")
     ttf = "-" if res.first_plausible_s is None else f"{res.first_plausible_s:.1f}"
     npc = "-" if res.npc is None else str(res.npc)

@@ -286,6 +286,9 @@ def test_summary_lines_count_and_group_errors() -> None:
     assert summary_lines(rated, 1.0)[-1] == (
         "confidence: high 2 (1 exact), medium 0 (0 exact), low 1 (0 exact); high but not exact: c6"
     )
+    broken = [res(9, error="internal error: TypeError: boom"), res(10)]
+    assert "internal errors (repairbot's bugs, see the log) 1/2: c9" in summary_lines(broken, 1.0)
+    assert summary_lines(broken, 1.0)[0].startswith("summary: plausible 0/2, exact 0/2, env errors 0/2")
     assert error_cause("install command `pip install -e .` exited 1 (see /x/install.log)") == (
         "install command `pip install -e .` exited …"
     )
