@@ -320,7 +320,7 @@ def issue_job(ctx: Context) -> Outcome:
         return Outcome("succeeded", "not_fixed", {"comment_url": url})
     patch = report.patches[0]
     if not cfg.opens_pr(patch.confidence):
-        body = messages.patch_comment(report, cfg.min_confidence, f"issue #{number}")
+        body = messages.patch_comment(report, cfg.min_confidence, f"issue #{number}") + unrun
         url = publish.comment_issue(repo, number, body, mark)
         fields = {"comment_url": url, "patch": patch.diff, "detail": f"confidence {patch.confidence}"}
         return Outcome("succeeded", "patch_commented", fields)
