@@ -1,7 +1,7 @@
 """Benchmark cases in repository form: coordinates of a real bug in a real project, not copies of its code.
 
 A case names a repository, a bug-fix commit and its parent, the files the fix changed and the test command
-(bench/realbugs/case.schema.json, README "Real-bug benchmark"). It is materialized BugsInPy-style: a git
+(bench/realbugs/case.schema.json, README "Real-bug benchmark"). It is materialized as classic bug benchmarks do: a git
 checkout of the buggy commit with the fix commit's version of the test files; the fix commit's version of
 `src_files` is the reference. The project runs in its own virtualenv as a user has it (the case's own install
 commands, nothing added), cached per repository + install commands + Python version + environment commit.
