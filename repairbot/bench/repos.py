@@ -1,10 +1,11 @@
 """Benchmark cases in repository form: coordinates of a real bug in a real project, not copies of its code.
 
 A case names a repository, a bug-fix commit and its parent, the files the fix changed and the test command
-(bench/realbugs/case.schema.json, README "Real-bug benchmark"). It is materialized as classic bug benchmarks do: a git
-checkout of the buggy commit with the fix commit's version of the test files; the fix commit's version of
-`src_files` is the reference. The project runs in its own virtualenv as a user has it (the case's own install
-commands, nothing added), cached per repository + install commands + Python version + environment commit.
+(bench/realbugs/case.schema.json, README "Real-bug benchmark"). It is materialized as the classic bug
+benchmarks do: a git checkout of the buggy commit with the fix commit's version of the test files; the fix
+commit's version of `src_files` is the reference. The project runs in its own virtualenv as a user has it (the
+case's own install commands, nothing added), cached per repository + install commands + Python version +
+environment commit.
 
 Why a fixed tree per virtualenv: a user's virtualenv has the project installed editable, pointing at the
 user's checkout. The cached virtualenv is built in `<cache>/envs/<key>/tree` and every case of that project is
