@@ -685,7 +685,12 @@ def run_commit_bench(
         return run_commit_case(case, budget=budget, sandbox=sandbox, mirrors=mirrors, cache=cache,
                                llm_url=llm_url)  # fmt: skip
 
-    results = run_rows(cases, run, jobs=jobs, row=_row, json_out=json_out)
+    def failed(case: CommitCase, message: str) -> CommitResult:
+        tests = tuple(TestScore(n, case.change_kinds[n], False, False, False, False, message)
+                      for n in case.obsolete_tests)  # fmt: skip
+        return CommitResult(case.id, case.repo, tests, False, False, 0.0, "error", error=message)
+
+    results = run_rows(cases, run, jobs=jobs, row=_row, json_out=json_out, failed=failed)
     for line in summary_lines(results, time.monotonic() - start):
         print(line, flush=True)
     return 0

@@ -22,7 +22,6 @@ import fcntl
 import glob
 import hashlib
 import json
-import logging
 import os
 import re
 import shlex
@@ -37,15 +36,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from repairbot.bench.rows import confidence_line
+from repairbot.bench.rows import INTERNAL, confidence_line
 from repairbot.errors import BadInput, EnvironmentProblem, RepairbotError
 from repairbot.models import Job, Location, Report
 from repairbot.paths import remove_inside, write_inside
 
 MIRRORS_ENV = "REPAIRBOT_MIRRORS"
 CACHE_ENV = "REPAIRBOT_BENCH_CACHE"
-log = logging.getLogger(__name__)
-INTERNAL = "internal error:"  # a row's error when repairbot itself failed (a bug), not the case's environment
 TOP = 5  # localization is scored in the report's first TOP locations
 _INSTALL_TIMEOUT_S = 1800
 _GIT_TIMEOUT_S = 600
@@ -530,13 +527,6 @@ def run_repo_case(
                 report: Report = repair(job)
             except RepairbotError as err:
                 return failed(err)
-            except (
-                Exception
-            ) as err:  # a bug of repairbot's: this case's row says so, the other cases still run
-                log.exception("internal error on %s", case.id)
-                return RepoResult(case.id, case.repo, False, False, False, False, False,
-                                  time.monotonic() - start, None, None, 0, case.hunks,
-                                  error=f"{INTERNAL} {type(err).__name__}: {err}")  # fmt: skip
             plausible = report.status == "fixed" and bool(report.patches) and report.patches[0].suite_passed
             in_file, in_function = localization_hits(report.localization, prep.buggy, prep.reference)
             best = report.patches[0] if report.patches else None
@@ -665,7 +655,11 @@ def run_repo_bench(
         return run_repo_case(case, budget=budget, sandbox=sandbox, mirrors=mirrors, cache=cache,
                              predictor=predictor, llm_url=llm_url)  # fmt: skip
 
-    results = run_rows(cases, run, jobs=jobs, row=_row, json_out=json_out)
+    def failed(case: RepoCase, message: str) -> RepoResult:
+        return RepoResult(case.id, case.repo, False, False, False, False, False, 0.0, None, None, 0,
+                          case.hunks, error=message)  # fmt: skip
+
+    results = run_rows(cases, run, jobs=jobs, row=_row, json_out=json_out, failed=failed)
     for line in summary_lines(results, time.monotonic() - start):
         print(line, flush=True)
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
@@ -14,17 +15,40 @@ if TYPE_CHECKING:
 
 C = TypeVar("C")
 R = TypeVar("R", bound="DataclassInstance")
+log = logging.getLogger(__name__)
+
+
+INTERNAL = "internal error:"  # a row's error when repairbot itself failed (a bug), not the case's environment
 
 
 def run_rows(
-    cases: Sequence[C], run: Callable[[C], R], *, jobs: int, row: Callable[[R], str], json_out: Path | None
+    cases: Sequence[C],
+    run: Callable[[C], R],
+    *,
+    jobs: int,
+    row: Callable[[R], str],
+    json_out: Path | None,
+    failed: Callable[[C, str], R] | None = None,
 ) -> list[R]:
-    """Run the cases `jobs` at a time; print each result's row as it comes and append it to `json_out`."""
+    """Run the cases `jobs` at a time; print each result's row as it comes and append it to `json_out`.
+
+    `failed(case, message)`: the row of a case on which repairbot itself raised (a bug): that case says so and
+    the others still run. Without it, the exception ends the run."""
+
+    def guarded(case: C) -> R:
+        try:
+            return run(case)
+        except Exception as err:
+            if failed is None:
+                raise
+            log.exception("internal error on a bench case")
+            return failed(case, f"{INTERNAL} {type(err).__name__}: {err}")
+
     results: list[R] = []
     out = json_out.open("w", encoding="utf-8") if json_out else None
     try:
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            for res in pool.map(run, cases):
+            for res in pool.map(guarded, cases):
                 results.append(res)
                 print(row(res), flush=True)
                 if out:

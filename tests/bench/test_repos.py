@@ -331,3 +331,25 @@ def test_bench_cli_bad_case_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixt
     cases.write_text(json.dumps({"id": "x", "repo": "a/b", "fix_commit": "abc1234"}) + "\n")
     assert main(["bench", str(cases)]) == 2
     assert "lacks buggy_commit" in capsys.readouterr().err
+
+
+def test_a_crash_on_one_case_is_its_row_and_the_others_still_run(capsys: pytest.CaptureFixture[str]) -> None:
+    from dataclasses import dataclass
+
+    from repairbot.bench.rows import run_rows
+
+    @dataclass(frozen=True)
+    class Row:
+        id: str
+        error: str | None = None
+
+    def run(case: str) -> Row:
+        if case == "b":
+            raise TypeError("boom")
+        return Row(case)
+
+    rows = run_rows(["a", "b", "c"], run, jobs=1, row=lambda r: r.id, json_out=None,
+                    failed=lambda case, message: Row(case, message))  # fmt: skip
+    assert rows == [Row("a"), Row("b", "internal error: TypeError: boom"), Row("c")]
+    with pytest.raises(TypeError, match="boom"):
+        run_rows(["b"], run, jobs=1, row=lambda r: r.id, json_out=None)
